@@ -1,0 +1,251 @@
+"""Configuration schema: the original PySOT key layout, as a fresh yacs node.
+
+``get_cfg()`` returns a new copy every call; nothing in the library reads a
+module-level config. Experiment YAMLs written for the original PySOT merge
+unchanged. A YAML may start with ``_BASE_: path/to/base.yaml`` (relative to the
+YAML) to inherit another file and only state what differs.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import yaml
+from yacs.config import CfgNode as CN
+
+__all__ = ["CN", "ConfigError", "get_cfg", "load_cfg", "merge_cfg_file"]
+
+
+class ConfigError(ValueError):
+    """A config file or key that cannot be used; the message names file and key."""
+
+
+def _open(new_allowed: bool = False) -> CN:
+    return CN(new_allowed=new_allowed)
+
+
+def _defaults() -> CN:
+    c = CN()
+    c.META_ARC = "siamrpn_r50_l234_dwxcorr"
+    # Device is chosen once, at the edge (tools, tracker construction); models never call .cuda().
+    c.CUDA = True
+
+    # ------------------------------------------------------------------ training
+    c.TRAIN = CN()
+    c.TRAIN.THR_HIGH = 0.6  # anchor IoU >= THR_HIGH is positive
+    c.TRAIN.THR_LOW = 0.3  # anchor IoU < THR_LOW is negative
+    c.TRAIN.NEG_NUM = 16
+    c.TRAIN.POS_NUM = 16
+    c.TRAIN.TOTAL_NUM = 64
+    c.TRAIN.EXEMPLAR_SIZE = 127
+    c.TRAIN.SEARCH_SIZE = 255
+    c.TRAIN.BASE_SIZE = 8
+    c.TRAIN.OUTPUT_SIZE = 25
+    c.TRAIN.RESUME = ""
+    c.TRAIN.PRETRAINED = ""
+    c.TRAIN.LOG_DIR = "./logs"
+    c.TRAIN.SNAPSHOT_DIR = "./snapshot"
+    c.TRAIN.EPOCH = 20
+    c.TRAIN.START_EPOCH = 0
+    c.TRAIN.BATCH_SIZE = 32
+    c.TRAIN.NUM_WORKERS = 1
+    c.TRAIN.MOMENTUM = 0.9
+    c.TRAIN.WEIGHT_DECAY = 0.0001
+    c.TRAIN.CLS_WEIGHT = 1.0
+    c.TRAIN.LOC_WEIGHT = 1.2
+    c.TRAIN.MASK_WEIGHT = 1.0
+    c.TRAIN.PRINT_FREQ = 20
+    c.TRAIN.LOG_GRADS = False
+    c.TRAIN.GRAD_CLIP = 10.0
+    c.TRAIN.BASE_LR = 0.005
+    c.TRAIN.AMP = False
+    c.TRAIN.SEED = 123456
+    # Iterations per epoch = VIDEOS_PER_EPOCH // (BATCH_SIZE * world size) unless > 0 here.
+    c.TRAIN.ITERS_PER_EPOCH = 0
+    c.TRAIN.LR = _open(True)
+    c.TRAIN.LR.TYPE = "log"
+    c.TRAIN.LR.KWARGS = _open(True)
+    c.TRAIN.LR_WARMUP = _open(True)
+    c.TRAIN.LR_WARMUP.WARMUP = True
+    c.TRAIN.LR_WARMUP.TYPE = "step"
+    c.TRAIN.LR_WARMUP.EPOCH = 5
+    c.TRAIN.LR_WARMUP.KWARGS = _open(True)
+
+    # ------------------------------------------------------------------ training data
+    c.DATASET = _open(True)  # new sub-dataset names may be added by a YAML
+    c.DATASET.TEMPLATE = CN()
+    c.DATASET.TEMPLATE.SHIFT = 4
+    c.DATASET.TEMPLATE.SCALE = 0.05
+    c.DATASET.TEMPLATE.BLUR = 0.0
+    c.DATASET.TEMPLATE.FLIP = 0.0
+    c.DATASET.TEMPLATE.COLOR = 1.0
+    c.DATASET.SEARCH = CN()
+    c.DATASET.SEARCH.SHIFT = 64
+    c.DATASET.SEARCH.SCALE = 0.18
+    c.DATASET.SEARCH.BLUR = 0.0
+    c.DATASET.SEARCH.FLIP = 0.0
+    c.DATASET.SEARCH.COLOR = 1.0
+    # Position-balanced sampling (SiamRPN++): draw the target offset uniformly in +-SEARCH.SHIFT.
+    c.DATASET.SEARCH.UNIFORM_SHIFT = True
+    c.DATASET.NEG = 0.2  # share of negative (different-object) pairs
+    # Of the negative pairs, the share whose search image shows an object of the
+    # template's category (DaSiamRPN's semantic distractors).
+    c.DATASET.NEG_SAME_CATEGORY = 0.5
+    c.DATASET.GRAY = 0.0
+    c.DATASET.NAMES = ["VID", "COCO", "DET", "YOUTUBEBB"]
+    for name, root, anno, frame_range, num_use in [
+        ("VID", "training_dataset/vid/crop511", "training_dataset/vid/train.json", 100, 100000),
+        ("YOUTUBEBB", "training_dataset/yt_bb/crop511", "training_dataset/yt_bb/train.json", 3, -1),
+        ("COCO", "training_dataset/coco/crop511", "training_dataset/coco/train2017.json", 1, -1),
+        ("DET", "training_dataset/det/crop511", "training_dataset/det/train.json", 1, -1),
+    ]:
+        node = CN()
+        node.ROOT = root
+        node.ANNO = anno
+        node.FRAME_RANGE = frame_range
+        node.NUM_USE = num_use  # -1: every video once per epoch
+        c.DATASET[name] = node
+    c.DATASET.VIDEOS_PER_EPOCH = 600000
+
+    # ------------------------------------------------------------------ model
+    c.BACKBONE = CN()
+    c.BACKBONE.TYPE = "resnet50"
+    c.BACKBONE.KWARGS = _open(True)
+    c.BACKBONE.PRETRAINED = ""
+    c.BACKBONE.TRAIN_LAYERS = ["layer2", "layer3", "layer4"]
+    c.BACKBONE.LAYERS_LR = 0.1
+    c.BACKBONE.TRAIN_EPOCH = 10
+    c.BACKBONE.CHANNELS = []  # informational key carried by the long-term YAML
+
+    c.ADJUST = CN()
+    c.ADJUST.ADJUST = True
+    c.ADJUST.KWARGS = _open(True)
+    c.ADJUST.TYPE = "AdjustAllLayer"
+    c.ADJUST.ADJUST_CHANNEL = []  # informational key carried by the long-term YAML
+
+    c.RPN = CN()
+    c.RPN.TYPE = "MultiRPN"
+    c.RPN.KWARGS = _open(True)
+    c.RPN.WEIGHTED = False  # informational key carried by the long-term YAML
+
+    c.MASK = CN()
+    c.MASK.MASK = False
+    c.MASK.TYPE = "MaskCorr"
+    c.MASK.KWARGS = _open(True)
+
+    c.REFINE = CN()
+    c.REFINE.REFINE = False
+    c.REFINE.TYPE = "Refine"
+    c.REFINE.KWARGS = _open(True)
+
+    c.ANCHOR = CN()
+    c.ANCHOR.STRIDE = 8
+    c.ANCHOR.RATIOS = [0.33, 0.5, 1, 2, 3]
+    c.ANCHOR.SCALES = [8]
+    # Kept for old YAMLs; the code derives the count from RATIOS x SCALES.
+    c.ANCHOR.ANCHOR_NUM = 5
+
+    # ------------------------------------------------------------------ tracking
+    c.TRACK = CN()
+    c.TRACK.TYPE = "SiamRPNTracker"
+    c.TRACK.PENALTY_K = 0.04
+    c.TRACK.WINDOW_INFLUENCE = 0.44
+    c.TRACK.LR = 0.4
+    c.TRACK.EXEMPLAR_SIZE = 127
+    c.TRACK.INSTANCE_SIZE = 255
+    c.TRACK.BASE_SIZE = 8
+    c.TRACK.CONTEXT_AMOUNT = 0.5
+    # long-term
+    c.TRACK.LOST_INSTANCE_SIZE = 831
+    c.TRACK.CONFIDENCE_LOW = 0.85
+    c.TRACK.CONFIDENCE_HIGH = 0.998
+    # SiamMask ("THERSHOLD" is the original spelling, which existing YAMLs use)
+    c.TRACK.MASK_THERSHOLD = 0.30
+    c.TRACK.MASK_OUTPUT_SIZE = 127
+    # SiamFC
+    c.TRACK.SCALE_NUM = 3
+    c.TRACK.SCALE_STEP = 1.0375
+    c.TRACK.SCALE_PENALTY = 0.9745
+    c.TRACK.SCALE_LR = 0.59
+    c.TRACK.RESPONSE_UP = 16
+    c.TRACK.TOTAL_STRIDE = 8
+    # DaSiamRPN
+    # Search region for small targets (area < SMALL_OBJECT_AREA_RATIO of the image); 0 disables.
+    c.TRACK.SMALL_OBJECT_INSTANCE_SIZE = 0
+    c.TRACK.SMALL_OBJECT_AREA_RATIO = 0.004
+    # Reproduce the release code's Python-2 arithmetic (integer anchor grid, round half away from zero).
+    c.TRACK.LEGACY_ROUNDING = False
+    c.TRACK.DISTRACTOR = CN()
+    c.TRACK.DISTRACTOR.ENABLE = False
+    c.TRACK.DISTRACTOR.NMS_THRESHOLD = 0.5  # IoU above which proposals are suppressed
+    c.TRACK.DISTRACTOR.SCORE_THRESHOLD = 0.3  # min score of a kept distractor proposal
+    c.TRACK.DISTRACTOR.MAX_NUM = 5  # distractors kept per frame
+    c.TRACK.DISTRACTOR.WEIGHT = 0.5  # weight (alpha-hat) of the summed distractor similarity
+    c.TRACK.DISTRACTOR.TOP_K = 10  # proposals re-ranked
+    c.TRACK.GLOBAL_SEARCH = CN()
+    c.TRACK.GLOBAL_SEARCH.ENABLE = False
+    c.TRACK.GLOBAL_SEARCH.FAILURE_SCORE = 0.3  # below this the target is taken as lost
+    c.TRACK.GLOBAL_SEARCH.STEP = 128  # pixels the search region grows per lost frame
+    c.TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE = 767
+    return c
+
+
+_DEFAULTS = _defaults()
+
+
+def get_cfg() -> CN:
+    """A fresh, mutable copy of the defaults (never shared between callers)."""
+    return _DEFAULTS.clone()
+
+
+def _read_yaml(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of config keys")
+    base = data.pop("_BASE_", None)
+    if base is not None:
+        base_path = base if os.path.isabs(base) else os.path.join(os.path.dirname(path), base)
+        merged = _read_yaml(base_path)
+        _deep_update(merged, data)
+        data = merged
+    return data
+
+
+def _deep_update(dst: dict, src: dict) -> None:
+    for k, v in src.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict) and k != "KWARGS":
+            _deep_update(dst[k], v)
+        else:
+            dst[k] = v
+
+
+def merge_cfg_file(cfg: CN, path: str) -> CN:
+    """Merge a YAML (following ``_BASE_``) into ``cfg`` in place; errors name the file and key."""
+    data = _read_yaml(path)
+    try:
+        cfg.merge_from_other_cfg(CN(data))
+    except KeyError as e:
+        msg = e.args[0] if e.args else str(e)
+        raise ConfigError(f"{path}: {msg}") from None
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    return cfg
+
+
+def load_cfg(path: str, opts: Optional[list] = None) -> CN:
+    """``get_cfg()`` + the YAML at ``path`` + ``KEY VALUE`` overrides from ``opts``."""
+    cfg = get_cfg()
+    merge_cfg_file(cfg, path)
+    if opts:
+        try:
+            cfg.merge_from_list(list(opts))
+        except (KeyError, ValueError, AssertionError) as e:
+            raise ConfigError(f"command-line override: {e}") from None
+    cfg.CONFIG_FILE = path if "CONFIG_FILE" not in cfg else cfg.CONFIG_FILE
+    return cfg

@@ -1,0 +1,110 @@
+"""The one cropping module: trackers, training-data preparation and the
+training dataset all cut their patches here.
+
+Image convention: ``H x W x 3`` uint8 BGR (OpenCV). Centres are in pixel
+coordinates where pixel ``i`` spans ``[i - 0.5, i + 0.5]``.
+"""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+
+
+def context_size(w: float, h: float, context_amount: float = 0.5) -> float:
+    """Side of the square exemplar region: ``sqrt((w + p)(h + p))``, ``p = context * (w + h)``."""
+    p = context_amount * (w + h)
+    return float(np.sqrt((w + p) * (h + p)))
+
+
+def get_subwindow(im: np.ndarray, pos: Sequence[float], model_sz: int, original_sz: float,
+                  avg_chans: np.ndarray) -> np.ndarray:
+    """Crop a square of side ``original_sz`` centred on ``pos`` and resize it to ``model_sz``.
+
+    Parts outside the image are filled with ``avg_chans`` (the image's mean
+    colour), as the SiamFC family was trained. Returns a float32 tensor-ready
+    array ``[1, 3, model_sz, model_sz]`` (raw 0..255 BGR, CHW).
+
+    The integer window is ``floor(pos - (original_sz + 1) / 2 + 0.5)`` onwards,
+    exactly as the published trackers crop, so checkpoints see the same pixels.
+    """
+    return _hwc_to_nchw(get_subwindow_hwc(im, pos, model_sz, original_sz, avg_chans))
+
+
+def get_subwindow_hwc(im: np.ndarray, pos: Sequence[float], model_sz: int, original_sz: float,
+                      avg_chans: np.ndarray) -> np.ndarray:
+    """As :func:`get_subwindow`, returning the ``model_sz x model_sz x 3`` uint8 patch."""
+    sz = original_sz
+    im_h, im_w = im.shape[:2]
+    c = (original_sz + 1) / 2
+    xmin = np.floor(pos[0] - c + 0.5)
+    ymin = np.floor(pos[1] - c + 0.5)
+    xmax = xmin + sz - 1
+    ymax = ymin + sz - 1
+    left = int(max(0.0, -xmin))
+    top = int(max(0.0, -ymin))
+    right = int(max(0.0, xmax - im_w + 1))
+    bottom = int(max(0.0, ymax - im_h + 1))
+    xmin, xmax, ymin, ymax = xmin + left, xmax + left, ymin + top, ymax + top
+    if left or top or right or bottom:
+        padded = cv2.copyMakeBorder(im, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                                    value=[float(v) for v in np.asarray(avg_chans).ravel()[:3]])
+    else:
+        padded = im
+    patch = padded[int(ymin):int(ymax + 1), int(xmin):int(xmax + 1), :]
+    if model_sz != original_sz:
+        patch = cv2.resize(patch, (int(model_sz), int(model_sz)))
+    return patch
+
+
+def _hwc_to_nchw(patch: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(patch.transpose(2, 0, 1)[np.newaxis].astype(np.float32))
+
+
+# ---------------------------------------------------------------- training crops
+def crop_hwc(image: np.ndarray, bbox: Sequence[float], out_sz: int,
+             padding: Sequence[float] = (0, 0, 0)) -> np.ndarray:
+    """Affine-warp the corner box ``bbox = [x1, y1, x2, y2]`` onto an ``out_sz`` square.
+
+    Outside pixels take ``padding``. Used for the crop-511 training layout and
+    the training dataset's augmented crops.
+    """
+    a = (out_sz - 1) / (bbox[2] - bbox[0])
+    b = (out_sz - 1) / (bbox[3] - bbox[1])
+    c = -a * bbox[0]
+    d = -b * bbox[1]
+    mapping = np.array([[a, 0, c], [0, b, d]], dtype=np.float64)
+    return cv2.warpAffine(image, mapping, (out_sz, out_sz), borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=tuple(float(v) for v in padding))
+
+
+def search_region_box(bbox: Sequence[float], context_amount: float = 0.5, exemplar_size: int = 127,
+                      instance_size: int = 255) -> Tuple[np.ndarray, np.ndarray]:
+    """Corner boxes of the exemplar and search regions around the corner box ``bbox``.
+
+    The exemplar region is the context square; the search region is the same
+    square scaled by ``instance_size / exemplar_size``.
+    """
+    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    s_z = context_size(bbox[2] - bbox[0], bbox[3] - bbox[1], context_amount)
+    s_x = s_z * instance_size / exemplar_size
+
+    def square(s: float) -> np.ndarray:
+        return np.array([cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2], dtype=np.float64)
+
+    return square(s_z), square(s_x)
+
+
+def crop_like_siamfc(image: np.ndarray, bbox: Sequence[float], context_amount: float = 0.5,
+                     exemplar_size: int = 127, instance_size: int = 255,
+                     padding: Sequence[float] = (0, 0, 0)) -> Tuple[np.ndarray, np.ndarray]:
+    """The crop-511 preparation: exemplar (``exemplar_size``) and search (``instance_size``) patches.
+
+    The target keeps the scale it has in a tracker's exemplar crop, i.e. its
+    context square maps onto ``exemplar_size`` pixels in both patches.
+    """
+    z_box, x_box = search_region_box(bbox, context_amount, exemplar_size, instance_size)
+    z = crop_hwc(image, z_box, exemplar_size, padding)
+    x = crop_hwc(image, x_box, instance_size, padding)
+    return z, x

@@ -1,0 +1,27 @@
+import os
+import sys
+
+import pytest
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# tests/parity.py is a helper module for the test files, not an installed package.
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+REPO = os.path.dirname(HERE)
+SHARED = os.environ.get("PYSOT_SHARED", os.path.join(REPO, "..", "shared"))
+SHARED_DATA = os.path.join(SHARED, "data")
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture
+def shared_data():
+    """Path of ../shared/data; the test is skipped where it is absent."""
+    if not os.path.isdir(SHARED_DATA):
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
