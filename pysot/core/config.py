@@ -155,6 +155,9 @@ def _defaults() -> CN:
     c.TRACK.INSTANCE_SIZE = 255
     c.TRACK.BASE_SIZE = 8
     c.TRACK.CONTEXT_AMOUNT = 0.5
+    # Intersect reported boxes with the frame (the original PySOT only clipped the centre;
+    # False reproduces its raw output at the image border).
+    c.TRACK.CLIP_BOX_TO_IMAGE = True
     # long-term
     c.TRACK.LOST_INSTANCE_SIZE = 831
     c.TRACK.CONFIDENCE_LOW = 0.85

@@ -1,0 +1,4 @@
+"""Necks (cfg.ADJUST.TYPE); importing this package registers them in NECKS."""
+from pysot.models.neck.adjust import AdjustAllLayer, AdjustLayer
+
+__all__ = ["AdjustLayer", "AdjustAllLayer"]

@@ -1,0 +1,170 @@
+"""The Siamese tracking network: backbone -> (neck) -> heads, and its config builder.
+
+Attribute names (``backbone``, ``neck``, ``rpn_head``, ``mask_head``,
+``refine_head``) are those of PySOT, so its checkpoints load unchanged.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from pysot.core.config import CN, ConfigError
+from pysot.core.registry import BACKBONES, HEADS, MASK_HEADS, NECKS, REFINE_HEADS, Registry, RegistryError
+
+# Importing the component packages fills the registries.
+import pysot.models.backbone  # noqa: F401  (registration side effect)
+import pysot.models.head  # noqa: F401
+import pysot.models.neck  # noqa: F401
+
+__all__ = ["ModelBuilder", "build_model"]
+
+
+class ModelBuilder(nn.Module):
+    """Backbone, optional neck, RPN (or SiamFC) head, optional SiamMask heads.
+
+    Inference protocol (what the trackers call):
+
+    * ``template(z)``: ``z`` ``[B, 3, 127, 127]`` float, raw 0..255 BGR. Runs
+      the template branch once and caches everything that depends on it alone.
+    * ``track(x)``: ``x`` ``[B, 3, S, S]`` -> ``{"cls": [B, 2A, H, W]``
+      (SiamFC: ``[B, 1, 17, 17]``), ``"loc": [B, 4A, H, W]`` or ``None``,
+      ``"mask": [B, 63*63, H, W]`` or ``None}``. Row ``b`` of ``x`` is matched
+      with template ``b``.
+    * ``mask_refine(pos)`` (SiamMask only): refined mask logits ``[1, 127*127]``
+      for the cell ``pos = (row, col)`` of the last ``track`` output.
+
+    With a mask head, the backbone returns several levels: the last one feeds
+    the neck and heads, the earlier ones (``used_layers`` 0, 1, 2 of ResNet)
+    feed the refine module.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        rpn_head: nn.Module,
+        neck: Optional[nn.Module] = None,
+        mask_head: Optional[nn.Module] = None,
+        refine_head: Optional[nn.Module] = None,
+    ) -> None:
+        super().__init__()
+        if refine_head is not None and mask_head is None:
+            raise ValueError("a refine head needs a mask head (REFINE.REFINE requires MASK.MASK)")
+        self.backbone = backbone
+        if neck is not None:
+            self.neck = neck
+        self.rpn_head = rpn_head
+        if mask_head is not None:
+            self.mask_head = mask_head
+        if refine_head is not None:
+            self.refine_head = refine_head
+        self._template_state: Optional[Dict[str, Any]] = None
+        self._search_state: Optional[Dict[str, Any]] = None
+
+    # ------------------------------------------------------------------ features
+    @property
+    def has_mask(self) -> bool:
+        return "mask_head" in self._modules
+
+    def _features(self, images: torch.Tensor) -> Tuple[Any, Sequence[torch.Tensor]]:
+        """(head features, low-level backbone features kept for mask refinement)."""
+        features = self.backbone(images)
+        low_level: Sequence[torch.Tensor] = ()
+        if self.has_mask:
+            low_level, features = features[:-1], features[-1]
+        if "neck" in self._modules:
+            features = self.neck(features)
+        return features, low_level
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def template(self, z: torch.Tensor) -> None:
+        """Cache the template branch for ``z`` ``[B, 3, 127, 127]`` (raw 0..255 BGR)."""
+        z_f, _ = self._features(z)
+        state = {"rpn": self.rpn_head.prepare_template(z_f)}
+        if self.has_mask:
+            state["mask"] = self.mask_head.prepare_template(z_f)
+        self._template_state = state
+        self._search_state = None
+
+    @torch.no_grad()
+    def track(self, x: torch.Tensor) -> Dict[str, Optional[torch.Tensor]]:
+        """Match search crops ``x`` ``[B, 3, S, S]`` against the cached template; see the class doc."""
+        if self._template_state is None:
+            raise RuntimeError("ModelBuilder.track called before template(z)")
+        x_f, low_level = self._features(x)
+        cls, loc = self.rpn_head.match(self._template_state["rpn"], x_f)
+        mask = None
+        if self.has_mask:
+            mask, corr_feature = self.mask_head.match(self._template_state["mask"], x_f)
+            self._search_state = {"low_level": low_level, "corr_feature": corr_feature}
+        return {"cls": cls, "loc": loc, "mask": mask}
+
+    @torch.no_grad()
+    def mask_refine(self, pos: Tuple[int, int]) -> torch.Tensor:
+        """Refined mask logits ``[B, 127*127]`` at cell ``pos = (row, col)`` of the last ``track``."""
+        if "refine_head" not in self._modules:
+            raise RuntimeError("mask_refine needs a refine head (REFINE.REFINE: True)")
+        if self._search_state is None:
+            raise RuntimeError("ModelBuilder.mask_refine called before track(x)")
+        return self.refine_head(self._search_state["low_level"], self._search_state["corr_feature"], pos)
+
+    # ------------------------------------------------------------------ training
+    def forward(self, batch: Dict[str, torch.Tensor], cls_weight: float = 1.0, loc_weight: float = 1.2,
+                mask_weight: float = 1.0) -> Dict[str, torch.Tensor]:
+        """Training losses ``{"cls_loss", "loc_loss", ["mask_loss"], "total_loss"}`` of one batch.
+
+        See :func:`pysot.models.loss.siamese_losses` for the batch keys and shapes.
+        """
+        from pysot.models.loss import siamese_losses
+
+        return siamese_losses(self, batch, cls_weight, loc_weight, mask_weight)
+
+    # ------------------------------------------------------------------ config
+    @classmethod
+    def from_config(cls, cfg: CN) -> "ModelBuilder":
+        """Map ``BACKBONE``/``ADJUST``/``RPN``/``MASK``/``REFINE`` of ``cfg`` onto the registries."""
+        source = str(cfg.get("CONFIG_FILE", "") or "")
+        anchor_num = len(cfg.ANCHOR.RATIOS) * len(cfg.ANCHOR.SCALES)
+        backbone = _build(BACKBONES, cfg.BACKBONE, "BACKBONE", source)
+        neck = _build(NECKS, cfg.ADJUST, "ADJUST", source) if cfg.ADJUST.ADJUST else None
+        rpn_head = _build(HEADS, cfg.RPN, "RPN", source, anchor_num=anchor_num)
+        mask_head = _build(MASK_HEADS, cfg.MASK, "MASK", source) if cfg.MASK.MASK else None
+        refine_head = _build(REFINE_HEADS, cfg.REFINE, "REFINE", source) if cfg.REFINE.REFINE else None
+        try:
+            return cls(backbone=backbone, rpn_head=rpn_head, neck=neck, mask_head=mask_head, refine_head=refine_head)
+        except ValueError as e:
+            raise ConfigError(f"{source or 'config'}: {e}") from None
+
+
+def _build(registry: Registry, node: CN, key: str, source: str, anchor_num: Optional[int] = None) -> nn.Module:
+    """``registry.build(node.TYPE, node.KWARGS)`` with errors naming the file and key."""
+    prefix = f"{source}: " if source else ""
+    try:
+        component = registry.get(node.TYPE)
+    except RegistryError as e:
+        raise ConfigError(f"{prefix}{key}.TYPE: {e}") from None
+    kwargs = dict(node.KWARGS)
+    if anchor_num is not None and "anchor_num" in inspect.signature(component).parameters:
+        # The anchor count follows RATIOS x SCALES; a YAML value must agree with it.
+        given = kwargs.setdefault("anchor_num", anchor_num)
+        if given != anchor_num:
+            raise ConfigError(
+                f"{prefix}{key}.KWARGS.anchor_num is {given} but ANCHOR.RATIOS x ANCHOR.SCALES "
+                f"gives {anchor_num} anchors"
+            )
+    where = f"{prefix}{key}.KWARGS"
+    try:
+        return registry.build(node.TYPE, kwargs, where=where)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:
+        message = str(e)
+        raise ConfigError(message if message.startswith(where) else f"{where} ({node.TYPE}): {message}") from None
+
+
+def build_model(cfg: CN) -> ModelBuilder:
+    """The network described by ``cfg`` (on CPU, in train mode; call ``.eval()`` / ``.to(device)``)."""
+    return ModelBuilder.from_config(cfg)

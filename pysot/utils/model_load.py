@@ -1,0 +1,102 @@
+"""Loading weights into a model: PySOT / DataParallel / DDP checkpoints alike."""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any, Mapping, Union
+
+import torch
+import torch.nn as nn
+
+from pysot.utils.log import get_logger
+
+logger = get_logger("pysot.model_load")
+
+__all__ = ["CheckpointMismatchError", "load_pretrain", "read_state_dict", "remove_prefix"]
+
+
+class CheckpointMismatchError(KeyError):
+    """Checkpoint keys that do not match the model's (strict loading)."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+_WRAPPER_KEYS = ("state_dict", "model")
+
+
+def remove_prefix(state_dict: Mapping[str, Any], prefix: str = "module.") -> "OrderedDict[str, Any]":
+    """Drop ``prefix`` from every key that has it (DataParallel / DDP wrap names with ``module.``)."""
+    return OrderedDict((k[len(prefix):] if k.startswith(prefix) else k, v) for k, v in state_dict.items())
+
+
+def read_state_dict(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]]) -> "OrderedDict[str, torch.Tensor]":
+    """A flat ``name -> tensor`` dict from a file or an in-memory checkpoint.
+
+    Accepts a bare state_dict, ``{"state_dict": ...}`` (PySOT training
+    snapshots) and ``{"model": ...}``; strips ``module.`` prefixes. Files are
+    read onto the CPU.
+    """
+    source = "state_dict"
+    if isinstance(path_or_state_dict, (str, os.PathLike)):
+        source = os.fspath(path_or_state_dict)
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f"checkpoint not found: {source}")
+        try:
+            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+        except Exception as e:  # a pickle that needs more than tensors, or not a torch file
+            raise ValueError(f"{source}: cannot be read as a PyTorch checkpoint: {e}") from None
+    else:
+        checkpoint = path_or_state_dict
+    if not isinstance(checkpoint, Mapping):
+        raise ValueError(f"{source}: expected a state_dict (a mapping), got {type(checkpoint).__name__}")
+    for key in _WRAPPER_KEYS:
+        inner = checkpoint.get(key)
+        if isinstance(inner, Mapping) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
+            checkpoint = inner
+            break
+    tensors = OrderedDict((k, v) for k, v in checkpoint.items() if isinstance(v, torch.Tensor))
+    if not tensors:
+        raise ValueError(f"{source}: holds no tensors (keys: {', '.join(list(checkpoint)[:8])})")
+    return remove_prefix(tensors)
+
+
+def _summarise(keys: list, limit: int = 6) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f" ... (+{len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]],
+                  strict: bool = False) -> nn.Module:
+    """Load weights into ``model`` (in place) and return it.
+
+    Missing and unexpected keys are logged as a warning (``strict=False``) or
+    raised as :class:`CheckpointMismatchError` (a ``KeyError``, ``strict=True``); a tensor whose shape differs
+    from the model's always raises a ``ValueError`` naming the key. BN
+    ``num_batches_tracked`` counters absent from old files are not reported.
+    """
+    state_dict = read_state_dict(path_or_state_dict)
+    own = model.state_dict()
+    mismatched = [
+        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in state_dict.items()
+        if k in own and tuple(v.shape) != tuple(own[k].shape)
+    ]
+    if mismatched:
+        raise ValueError("shape mismatch: " + "; ".join(mismatched[:5]) + (" ..." if len(mismatched) > 5 else ""))
+    missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state_dict if k not in own]
+    if strict and (missing or unexpected):
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)}: {_summarise(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)}: {_summarise(unexpected)}")
+        raise CheckpointMismatchError("checkpoint does not match the model; " + "; ".join(parts))
+    if missing:
+        logger.warning("missing %d keys (left as initialised): %s", len(missing), _summarise(missing))
+    if unexpected:
+        logger.warning("unexpected %d keys (ignored): %s", len(unexpected), _summarise(unexpected))
+    model.load_state_dict(state_dict, strict=False)
+    loaded = len(state_dict) - len(unexpected)
+    logger.info("loaded %d/%d tensors", loaded, len(own))
+    return model

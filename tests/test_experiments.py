@@ -1,0 +1,39 @@
+"""Every shipped experiment builds and runs template + track on CPU (random weights, small batch)."""
+import glob
+import os
+
+import pytest
+import torch
+
+from pysot.config import load_cfg
+from pysot.models import build_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(glob.glob(os.path.join(REPO, "experiments", "*", "config.yaml")))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.basename(os.path.dirname(p)))
+@torch.no_grad()
+def test_experiment_runs(path):
+    torch.manual_seed(0)
+    cfg = load_cfg(path)
+    model = build_model(cfg).eval()
+    exemplar, instance = cfg.TRACK.EXEMPLAR_SIZE, cfg.TRACK.INSTANCE_SIZE
+    model.template(torch.rand(1, 3, exemplar, exemplar) * 255)
+    out = model.track(torch.rand(1, 3, instance, instance) * 255)
+    cls = out["cls"]
+    assert torch.isfinite(cls).all()
+    if out["loc"] is None:  # SiamFC: one response map at the backbone's total stride
+        size = (instance - exemplar) // cfg.TRACK.TOTAL_STRIDE + 1
+        assert cls.shape == (1, 1, size, size)
+    else:
+        anchors = len(cfg.ANCHOR.RATIOS) * len(cfg.ANCHOR.SCALES)
+        size = (instance - exemplar) // cfg.ANCHOR.STRIDE + 1 + cfg.TRACK.BASE_SIZE
+        assert cls.shape == (1, 2 * anchors, size, size)
+        assert out["loc"].shape == (1, 4 * anchors, size, size)
+    if cfg.MASK.MASK:
+        assert out["mask"].shape == (1, 63 * 63, size, size)
+        if cfg.REFINE.REFINE:
+            assert model.mask_refine((size // 2, size // 2)).shape == (1, 127 * 127)
+    else:
+        assert out["mask"] is None
