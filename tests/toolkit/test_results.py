@@ -1,0 +1,121 @@
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from toolkit.utils.results import (
+    NameIndex,
+    ResultFormatError,
+    align_boxes,
+    load_one_pass,
+    read_boxes,
+    read_vot_trajectory,
+    write_rows,
+)
+
+QUIRKS = os.path.join(os.path.dirname(__file__), "..", "data", "toolkit", "quirks")
+GT = np.array([[10, 20, 40, 30], [12, 21, 40, 30], [14, 22, 40, 30]], float)
+
+
+def quirk(name):
+    return os.path.join(QUIRKS, name)
+
+
+@pytest.fixture
+def caplog_toolkit(caplog):
+    logging.getLogger("pysot").addHandler(caplog.handler)
+    yield caplog
+    logging.getLogger("pysot").removeHandler(caplog.handler)
+
+
+def test_gt_file_parses():
+    np.testing.assert_array_equal(read_boxes(quirk("gt.txt")), GT)
+
+
+def test_mixed_separators():
+    np.testing.assert_array_equal(read_boxes(quirk("mixed_separators.txt")), GT)
+
+
+def test_corner_first_line_is_converted(caplog_toolkit):
+    path = quirk("corner_first_line.txt")
+    boxes = align_boxes(path, read_boxes(path), GT)
+    np.testing.assert_array_equal(boxes, GT)
+    assert "corner_first_line.txt" in caplog_toolkit.text
+
+
+def test_one_frame_short_is_padded_with_a_miss(caplog_toolkit):
+    path = quirk("one_short.txt")
+    boxes = align_boxes(path, read_boxes(path), GT)
+    assert boxes.shape == (3, 4) and np.isnan(boxes[2]).all()
+    assert "one_short.txt" in caplog_toolkit.text
+
+
+def test_one_frame_long_is_truncated(caplog_toolkit):
+    path = quirk("one_long.txt")
+    boxes = align_boxes(path, read_boxes(path), GT)
+    np.testing.assert_array_equal(boxes, GT)
+    assert "one_long.txt" in caplog_toolkit.text
+
+
+def test_larger_length_mismatch_is_an_error():
+    with pytest.raises(ResultFormatError, match="one_short.txt: 2 boxes but the video has 4 frames"):
+        align_boxes(quirk("one_short.txt"), read_boxes(quirk("one_short.txt")), np.zeros((4, 4)))
+
+
+def test_nan_lines_are_missing_boxes():
+    boxes = read_boxes(quirk("nan_lines.txt"))
+    assert boxes.shape == (3, 4)
+    np.testing.assert_array_equal(boxes[0], GT[0])
+    assert np.isnan(boxes[1:]).all()
+
+
+def test_malformed_line_names_file_and_line():
+    with pytest.raises(ResultFormatError, match=r"malformed\.txt:2: cannot parse"):
+        read_boxes(quirk("malformed.txt"))
+
+
+def test_wrong_number_of_values_names_the_line(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("1,2,3,4\n1,2,3\n")
+    with pytest.raises(ResultFormatError, match=r"v\.txt:2: expected 4 numbers"):
+        read_boxes(str(path))
+
+
+def test_name_variants_are_matched(tmp_path):
+    for name in ["jogging_1.txt", "human4-2.txt", "skating2.2.txt", "Basketball.txt"]:
+        (tmp_path / name).write_text("1,2,3,4\n")
+    index = NameIndex(str(tmp_path), ".txt")
+    assert index.find("Jogging-1").endswith("jogging_1.txt")
+    assert index.find("Human4-2").endswith("human4-2.txt")
+    assert index.find("Skating2-2").endswith("skating2.2.txt")
+    assert index.find("basketball").endswith("Basketball.txt")
+    assert index.find("Jogging-2") is None
+    with pytest.raises(FileNotFoundError, match="Jogging-2"):
+        load_one_pass(index, "Jogging-2", np.zeros((1, 4)))
+
+
+def test_ambiguous_names_are_an_error(tmp_path):
+    (tmp_path / "jogging_1.txt").write_text("1,2,3,4\n")
+    (tmp_path / "jogging-1.txt").write_text("1,2,3,4\n")
+    with pytest.raises(ResultFormatError, match="several entries"):
+        NameIndex(str(tmp_path), ".txt").find("Jogging.1")
+
+
+def test_vot_trajectory(tmp_path):
+    path = tmp_path / "ball_001.txt"
+    path.write_text("1\n1.5,2,3,4\n2\n0\n0\n0\n0\n1\n1,2,3,4,5,6,7,8\n")
+    traj = read_vot_trajectory(str(path))
+    np.testing.assert_array_equal(traj.codes, [1, -1, 2, 0, 0, 0, 0, 1, -1])
+    np.testing.assert_array_equal(traj.failures, [2])
+    np.testing.assert_array_equal(traj.inits, [0, 7])
+    path.write_text("1\n3\n")
+    with pytest.raises(ResultFormatError, match="ball_001.txt:2: a one-number line must be 0, 1 or 2"):
+        read_vot_trajectory(str(path))
+
+
+def test_write_rows_is_atomic_and_round_trips(tmp_path):
+    path = tmp_path / "out" / "v.txt"
+    write_rows(str(path), [[1], [1.5, 2.25, 3, 4], [2], [0]])
+    assert path.read_text() == "1\n1.5000,2.2500,3.0000,4.0000\n2\n0\n"
+    assert [p.name for p in path.parent.iterdir()] == ["v.txt"]  # no temporary left behind

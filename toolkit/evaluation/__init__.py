@@ -1,0 +1,153 @@
+"""Benchmark metrics and the loader that feeds them from ``results/<dataset>/<tracker>/``.
+
+:func:`evaluate_tracker` picks the metric set from ``dataset.protocol``:
+``ope`` -> :mod:`.ope`, ``vot`` -> :mod:`.vot`, ``vot_lt`` -> :mod:`.vot_lt`,
+``got10k`` -> :mod:`.got10k`. Loading and scoring are timed separately.
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from toolkit.datasets import Dataset
+from toolkit.utils.results import (
+    NameIndex,
+    ResultFormatError,
+    align_boxes,
+    find_repetitions,
+    load_one_pass,
+    load_vot_runs,
+    read_rows,
+    read_values,
+)
+
+from .got10k import GOT10kResult, evaluate_got10k
+from .ope import OPEResult, evaluate_ope
+from .vot import VOTResult, evaluate_vot
+from .vot_lt import VOTLTResult, evaluate_vot_lt
+
+__all__ = [
+    "GOT10kResult",
+    "OPEResult",
+    "VOTLTResult",
+    "VOTResult",
+    "evaluate_got10k",
+    "evaluate_ope",
+    "evaluate_tracker",
+    "evaluate_trackers",
+    "evaluate_vot",
+    "evaluate_vot_lt",
+    "find_trackers",
+    "load_results",
+]
+
+
+def _load_lt(tracker_dir: str, dataset: Dataset) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+    base = os.path.join(tracker_dir, "longterm")
+    index = NameIndex(base)
+    out = {}
+    for video in dataset:
+        folder = index.find(video.name)
+        paths = find_repetitions(folder) if folder else []
+        if not paths:
+            raise FileNotFoundError(f"{base}: no result for video '{video.name}'")
+        path = paths[0]
+        rows = read_rows(path)
+        boxes = np.full((len(rows), 4), np.nan)
+        for i, r in enumerate(rows):
+            if r.size == 4:
+                boxes[i] = r
+            elif r.size != 1:
+                raise ResultFormatError(f"{path}:{i + 1}: expected a box (4 numbers) or a marker")
+        conf_path = path[: -len(".txt")] + "_confidence.value"
+        if not os.path.isfile(conf_path):
+            raise FileNotFoundError(f"{conf_path}: long-term results need per-frame confidences")
+        conf = read_values(conf_path)
+        boxes = align_boxes(path, boxes, video.gt)
+        conf = np.concatenate([conf, np.full(max(0, len(video.gt) - len(conf)), np.nan)])[: len(video.gt)]
+        out[video.name] = (boxes, conf)
+    return out
+
+
+def load_results(dataset: Dataset, tracker_dir: str) -> Dict[str, Any]:
+    """Every video's results of the tracker in ``tracker_dir`` (raises naming the missing file)."""
+    if not os.path.isdir(tracker_dir):
+        raise FileNotFoundError(f"tracker result folder not found: {tracker_dir}")
+    if dataset.protocol == "vot":
+        base = os.path.join(tracker_dir, "baseline")
+        index = NameIndex(base)
+        return {v.name: load_vot_runs(base, v.name, len(v.gt), index) for v in dataset}
+    if dataset.protocol == "vot_lt":
+        return _load_lt(tracker_dir, dataset)
+    index = NameIndex(tracker_dir, ".txt")
+    return {v.name: load_one_pass(index, v.name, v.gt) for v in dataset}
+
+
+def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overlap: str = "raster"):
+    """The protocol's metrics for already loaded results."""
+    gts = {v.name: v.gt for v in dataset}
+    if dataset.protocol == "vot":
+        bounds = {v.name: v.image_size() for v in dataset}
+        tags = {v.name: v.tags for v in dataset} if all(v.tags for v in dataset) else None
+        return evaluate_vot(tracker, loaded, gts, bounds, dataset.eao_interval, dataset.burnin, tags, overlap)
+    if dataset.protocol == "vot_lt":
+        return evaluate_vot_lt(
+            tracker, gts, {n: b for n, (b, _) in loaded.items()}, {n: c for n, (_, c) in loaded.items()}
+        )
+    if dataset.protocol == "got10k":
+        return evaluate_got10k(tracker, gts, loaded, {v.name: v.absent for v in dataset})
+    return evaluate_ope(
+        tracker, gts, loaded, dataset.normalized_precision, {v.name: list(v.attributes) for v in dataset}
+    )
+
+
+def evaluate_tracker(dataset: Dataset, tracker_dir: str, tracker: str = "", overlap: str = "raster"):
+    """Load and score one tracker; returns ``(result, {"load_s": .., "eval_s": ..})``."""
+    tracker = tracker or os.path.basename(os.path.normpath(tracker_dir))
+    t0 = time.perf_counter()
+    loaded = load_results(dataset, tracker_dir)
+    t1 = time.perf_counter()
+    result = score_results(dataset, tracker, loaded, overlap)
+    t2 = time.perf_counter()
+    return result, {"load_s": t1 - t0, "eval_s": t2 - t1}
+
+
+def _evaluate_job(args):
+    dataset, tracker_dir, tracker, overlap = args
+    return evaluate_tracker(dataset, tracker_dir, tracker, overlap)
+
+
+def evaluate_trackers(
+    dataset: Dataset, results_dir: str, trackers: Sequence[str], workers: int = 1, overlap: str = "raster"
+) -> Tuple[Dict[str, Any], Dict[str, Dict[str, float]]]:
+    """Score several trackers of ``results_dir`` (``results/<dataset>``), in parallel processes
+    when ``workers > 1``. Returns results and timings keyed by tracker name, in input order."""
+    jobs = [(dataset, os.path.join(results_dir, t), t, overlap) for t in trackers]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            outputs = list(pool.map(_evaluate_job, jobs))
+    else:
+        outputs = [_evaluate_job(j) for j in jobs]
+    results = {t: r for t, (r, _) in zip(trackers, outputs)}
+    timings = {t: tm for t, (_, tm) in zip(trackers, outputs)}
+    return results, timings
+
+
+def find_trackers(results_dir: str) -> List[str]:
+    """Tracker folders under ``results/<dataset>/``, sorted: folders holding ``.txt``
+    results or a ``baseline``/``longterm`` folder (so ``plots/`` and the like are skipped)."""
+    if not os.path.isdir(results_dir):
+        raise FileNotFoundError(f"results folder not found: {results_dir}")
+    found = []
+    for entry in sorted(os.listdir(results_dir)):
+        path = os.path.join(results_dir, entry)
+        if entry.startswith(".") or not os.path.isdir(path):
+            continue
+        content = os.listdir(path)
+        if any(c.endswith(".txt") for c in content) or {"baseline", "longterm"} & set(content):
+            found.append(entry)
+    return found

@@ -1,0 +1,117 @@
+"""Hyper-parameter search over the tracker's PENALTY_K, WINDOW_INFLUENCE, LR (and
+INSTANCE_SIZE): every setting is tracked and evaluated, settings in parallel.
+
+Each setting writes ``results/<dataset>/<tracker>_pk-0.040_wi-0.440_lr-0.400[_is-255]/``;
+a setting whose videos are all done is not re-run (resumable), only re-scored.
+"""
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from pysot.utils.log import get_logger
+from toolkit.datasets import build_dataset
+from toolkit.evaluation import evaluate_tracker
+from toolkit.report import COLUMNS, columns_for
+from toolkit.runner import TrackerSpec, run_benchmark
+
+logger = get_logger("toolkit.hp_search")
+
+# Search ranges of a random search (uniform), the usual span of the SiamRPN family.
+RANDOM_RANGES = {"penalty_k": (0.0, 0.5), "window_influence": (0.1, 0.65), "lr": (0.1, 0.8)}
+
+
+@dataclass(frozen=True)
+class Setting:
+    penalty_k: float
+    window_influence: float
+    lr: float
+    instance_size: Optional[int] = None
+
+    def name(self, tracker: str) -> str:
+        base = f"{tracker}_pk-{self.penalty_k:.3f}_wi-{self.window_influence:.3f}_lr-{self.lr:.3f}"
+        return base + (f"_is-{self.instance_size}" if self.instance_size else "")
+
+    def opts(self) -> List[str]:
+        out = ["TRACK.PENALTY_K", repr(self.penalty_k), "TRACK.WINDOW_INFLUENCE", repr(self.window_influence),
+               "TRACK.LR", repr(self.lr)]
+        if self.instance_size:
+            out += ["TRACK.INSTANCE_SIZE", str(self.instance_size)]
+        return out
+
+
+def grid_settings(penalty_k: Sequence[float], window_influence: Sequence[float], lr: Sequence[float],
+                  instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
+    """Every combination of the given values."""
+    return [Setting(float(p), float(w), float(l), s) for p, w, l, s in
+            itertools.product(penalty_k, window_influence, lr, instance_size or (None,))]
+
+
+def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
+    """``num`` settings drawn uniformly from :data:`RANDOM_RANGES` (rounded to 3 decimals,
+    so names stay short and a re-run with the same seed finds its folders)."""
+    rng = np.random.default_rng(seed)
+    sizes = list(instance_size or (None,))
+    out = []
+    for _ in range(num):
+        values = [round(float(rng.uniform(*RANDOM_RANGES[k])), 3) for k in ("penalty_k", "window_influence", "lr")]
+        out.append(Setting(*values, sizes[int(rng.integers(len(sizes)))]))
+    return out
+
+
+def _run_setting(args: Tuple[TrackerSpec, Setting, str, str, str, str]) -> Tuple[Setting, Dict[str, float]]:
+    import torch
+
+    spec, setting, dataset_name, dataset_root, results_root, tracker = args
+    torch.set_num_threads(1)
+    out_dir = os.path.join(results_root, dataset_name, setting.name(tracker))
+    run_spec = TrackerSpec(spec.config, spec.snapshot, spec.device, list(spec.opts) + setting.opts())
+    run_benchmark(run_spec, dataset_name, dataset_root, out_dir, workers=1, progress=False)
+    result, _ = evaluate_tracker(build_dataset(dataset_name, dataset_root), out_dir, setting.name(tracker))
+    return setting, result.summary()
+
+
+def search(
+    spec: TrackerSpec,
+    settings: Sequence[Setting],
+    dataset_name: str,
+    dataset_root: str,
+    results_root: str,
+    tracker: str,
+    workers: int = 1,
+) -> Tuple[List[Tuple[Setting, Dict[str, float]]], str]:
+    """Run and score every setting; returns ``[(setting, summary)]`` ranked best first and the protocol."""
+    from tqdm import tqdm
+
+    protocol = build_dataset(dataset_name, dataset_root).protocol
+    jobs = [(spec, s, dataset_name, dataset_root, results_root, tracker) for s in dict.fromkeys(settings)]
+    scored = []
+    with tqdm(total=len(jobs), desc="hp search", unit="setting") as bar:
+        if workers <= 1:
+            outputs = map(_run_setting, jobs)
+            pool = None
+        else:
+            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)))
+            outputs = pool.imap_unordered(_run_setting, jobs)
+        try:
+            for setting, summary in outputs:
+                scored.append((setting, summary))
+                key = columns_for(summary, protocol)[0][0]
+                bar.set_postfix_str(f"{setting.name(tracker)} {key} {summary[key]:.3f}")
+                bar.update(1)
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+    if scored:
+        key, _, higher = columns_for(scored[0][1], protocol)[0]
+        scored.sort(key=lambda x: -x[1][key] if higher else x[1][key])
+    return scored, protocol
+
+
+__all__ = ["COLUMNS", "RANDOM_RANGES", "Setting", "grid_settings", "random_settings", "search"]

@@ -1,0 +1,1 @@
+"""Overlaps (:mod:`.region`) and tolerant result-file I/O (:mod:`.results`)."""

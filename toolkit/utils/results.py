@@ -1,0 +1,331 @@
+"""Reading and writing tracker result files, tolerant of real-world quirks.
+
+Layouts (as in the original PySOT):
+
+* one-pass (OTB, LaSOT, UAV, NFS, TrackingNet, GOT-10k):
+  ``results/<dataset>/<tracker>/<video>.txt``, one ``x,y,w,h`` box per frame;
+* VOT short-term: ``results/<dataset>/<tracker>/baseline/<video>/<video>_001.txt``
+  (one file per repetition), lines ``1`` (initialised), ``2`` (failure),
+  ``0`` (skipped frame) or a box / polygon;
+* VOT long-term: ``.../<tracker>/longterm/<video>/<video>_001.txt`` and
+  ``<video>_001_confidence.value`` (one score per frame).
+
+Quirks that loading survives: comma, tab, space or semicolon separators;
+file names differing in case or in the ``-1`` / ``_1`` / ``.1`` suffix style
+(``jogging_1.txt`` for ``Jogging-1``); a first line written as corners
+``x1,y1,x2,y2``; one frame too few or too many (padded with NaN / truncated,
+with a warning naming the file); ``nan`` lines. Anything else that does not
+parse is a :class:`ResultFormatError` naming file and line.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import warnings
+from itertools import repeat
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from pysot.utils.log import get_logger
+
+from .region import iou_xywh
+
+logger = get_logger("toolkit.results")
+
+_SEPARATORS = re.compile(r"[,\s;]+")
+_REPETITION = re.compile(r"_(\d+)\.txt$")
+
+# VOT special lines.
+VOT_INIT, VOT_FAILURE, VOT_SKIP = 1, 2, 0
+
+
+class ResultFormatError(ValueError):
+    """A result file that cannot be used; the message names the file (and line)."""
+
+
+def _read_text(path: str) -> List[str]:
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError as e:
+        raise ResultFormatError(f"{path}: cannot read result file: {e}") from e
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def _parse_line(path: str, lineno: int, line: str) -> np.ndarray:
+    stripped = line.strip()
+    if not stripped:
+        raise ResultFormatError(f"{path}:{lineno}: empty line inside the results")
+    try:
+        return np.array([float(t) for t in _SEPARATORS.split(stripped) if t], dtype=np.float64)
+    except ValueError:
+        raise ResultFormatError(f"{path}:{lineno}: cannot parse {stripped[:80]!r} as numbers") from None
+
+
+def read_rows(path: str) -> List[np.ndarray]:
+    """Every line of a result file as a float array (ragged: VOT mixes markers and regions)."""
+    return [_parse_line(path, i, line) for i, line in enumerate(_read_text(path), start=1)]
+
+
+def read_lines(path: str) -> List[str]:
+    """The lines of a text file without trailing blank lines (errors name the file)."""
+    return _read_text(path)
+
+
+def _rows_to_boxes(path: str, rows: Sequence[np.ndarray]) -> np.ndarray:
+    boxes = np.full((len(rows), 4), np.nan)
+    for i, r in enumerate(rows):
+        if r.size == 4:
+            boxes[i] = r
+        elif r.size >= 6 and r.size % 2 == 0:
+            # A polygon where a box is expected: its axis-aligned bounding box.
+            xs, ys = r[0::2], r[1::2]
+            boxes[i] = [xs.min(), ys.min(), xs.max() - xs.min(), ys.max() - ys.min()]
+        elif r.size == 1 and np.isnan(r[0]):
+            pass  # a lone "nan": no box in this frame
+        else:
+            raise ResultFormatError(f"{path}:{i + 1}: expected 4 numbers (x,y,w,h), got {r.size}")
+    return boxes
+
+
+def fast_matrix(lines: Sequence[str]) -> Optional[np.ndarray]:
+    """``[N, K]`` float64 when every line holds the same number ``K`` of comma-separated
+    numbers (the common case, parsed in one NumPy call); ``None`` for anything else,
+    which the callers then parse line by line to report the bad line."""
+    if not lines:
+        return None
+    commas = set(map(str.count, lines, repeat(",")))
+    if len(commas) != 1:
+        return None
+    k = commas.pop() + 1
+    with warnings.catch_warnings():
+        # NumPy only warns (and stops) at an unparsable token; make that detectable.
+        warnings.simplefilter("error")
+        try:
+            flat = np.fromstring("\n".join(lines).replace(",", " "), dtype=np.float64, sep=" ")
+        except (ValueError, DeprecationWarning):
+            return None
+    if flat.size != k * len(lines):
+        return None
+    return flat.reshape(len(lines), k)
+
+
+def read_boxes(path: str) -> np.ndarray:
+    """``[N, 4]`` float64 ``x,y,w,h`` rows of a one-pass result file (NaN for missing boxes)."""
+    lines = _read_text(path)
+    matrix = fast_matrix(lines)
+    if matrix is not None and matrix.shape[1] == 4:
+        return matrix
+    if not lines:
+        return np.zeros((0, 4))
+    return _rows_to_boxes(path, [_parse_line(path, i, line) for i, line in enumerate(lines, start=1)])
+
+
+def read_values(path: str) -> np.ndarray:
+    """``[N]`` one number per line (VOT-LT ``*_confidence.value``, timing files); NaN lines allowed."""
+    rows = read_rows(path)
+    out = np.full(len(rows), np.nan)
+    for i, r in enumerate(rows):
+        if r.size >= 1:
+            out[i] = r[0]
+    return out
+
+
+# ---------------------------------------------------------------------- file lookup
+def normalize_name(name: str) -> str:
+    """Key under which result names and video names are matched: case-folded, with
+    ``-``, ``_`` and ``.`` treated alike (``jogging_1`` == ``Jogging-1``)."""
+    return re.sub(r"[-_.]", "-", name.lower())
+
+
+class NameIndex:
+    """Entries of one directory, found by exact name first, then by :func:`normalize_name`."""
+
+    def __init__(self, directory: str, suffix: str = "") -> None:
+        self.directory = directory
+        self.suffix = suffix
+        try:
+            entries = sorted(os.listdir(directory))
+        except OSError:
+            entries = []
+        self._exact: Dict[str, str] = {}
+        self._loose: Dict[str, List[str]] = {}
+        for entry in entries:
+            if suffix and not entry.endswith(suffix):
+                continue
+            stem = entry[: len(entry) - len(suffix)] if suffix else entry
+            self._exact[stem] = entry
+            self._loose.setdefault(normalize_name(stem), []).append(entry)
+
+    def find(self, name: str) -> Optional[str]:
+        """Full path of the entry for ``name`` or ``None``; ambiguity is an error."""
+        if name in self._exact:
+            return os.path.join(self.directory, self._exact[name])
+        hits = self._loose.get(normalize_name(name), [])
+        if len(hits) > 1:
+            raise ResultFormatError(
+                f"{self.directory}: several entries match video '{name}': {', '.join(hits)}"
+            )
+        return os.path.join(self.directory, hits[0]) if hits else None
+
+    def __len__(self) -> int:
+        return len(self._exact)
+
+
+# ---------------------------------------------------------------------- one-pass results
+def _corner_first_line(first: np.ndarray, gt_first: np.ndarray) -> bool:
+    """True when the first box only makes sense as ``x1,y1,x2,y2`` of the init box."""
+    as_box = iou_xywh(gt_first[None], first[None])[0]
+    as_corners = np.array([first[0], first[1], first[2] - first[0], first[3] - first[1]])
+    return bool(as_box < 0.5 and iou_xywh(gt_first[None], as_corners[None])[0] > 0.9)
+
+
+def align_boxes(path: str, boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Fix the tolerated quirks of one-pass results against the ground truth ``gt [N, 4]``.
+
+    * first line in corner format -> converted (warning);
+    * one frame too few / too many -> NaN-padded at the end / truncated (warning);
+    * any other length mismatch -> :class:`ResultFormatError`.
+    """
+    n = len(gt)
+    if len(boxes) and n and np.isfinite(boxes[0]).all() and np.isfinite(gt[0]).all():
+        if _corner_first_line(boxes[0], gt[0]):
+            logger.warning("%s: first line is x1,y1,x2,y2; converted to x,y,w,h", path)
+            boxes = boxes.copy()
+            boxes[0, 2:] -= boxes[0, :2]
+    if len(boxes) == n:
+        return boxes
+    if len(boxes) == n - 1:
+        logger.warning("%s: %d boxes for %d frames; the last frame counts as a miss", path, len(boxes), n)
+        return np.concatenate([boxes, np.full((1, 4), np.nan)])
+    if len(boxes) == n + 1:
+        logger.warning("%s: %d boxes for %d frames; the extra last line is ignored", path, len(boxes), n)
+        return boxes[:n]
+    raise ResultFormatError(f"{path}: {len(boxes)} boxes but the video has {n} frames")
+
+
+def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray) -> np.ndarray:
+    """Boxes ``[N, 4]`` of ``video_name`` from a tracker directory, aligned to ``gt``."""
+    path = index.find(video_name)
+    if path is None:
+        raise FileNotFoundError(f"{index.directory}: no result file for video '{video_name}'")
+    return align_boxes(path, read_boxes(path), gt)
+
+
+# ---------------------------------------------------------------------- VOT results
+@dataclass
+class VOTTrajectory:
+    """One VOT run: ``codes [N]`` int (-1 = a region row, else 0 skip / 1 init / 2 failure)
+    and ``regions``, the ragged rows (regions for code -1, the marker otherwise)."""
+
+    path: str
+    codes: np.ndarray
+    regions: List[np.ndarray]
+
+    @property
+    def failures(self) -> np.ndarray:
+        """Frame indices of failures (0-based)."""
+        return np.flatnonzero(self.codes == VOT_FAILURE)
+
+    @property
+    def inits(self) -> np.ndarray:
+        """Frame indices of (re-)initialisations (0-based)."""
+        return np.flatnonzero(self.codes == VOT_INIT)
+
+
+def read_vot_trajectory(path: str) -> VOTTrajectory:
+    rows = read_rows(path)
+    codes = np.full(len(rows), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        if r.size == 1:
+            if r[0] not in (VOT_INIT, VOT_FAILURE, VOT_SKIP):
+                raise ResultFormatError(f"{path}:{i + 1}: a one-number line must be 0, 1 or 2, got {r[0]:g}")
+            codes[i] = int(r[0])
+        elif r.size != 4 and (r.size < 6 or r.size % 2):
+            raise ResultFormatError(f"{path}:{i + 1}: expected 1, 4 or 2K>=6 numbers, got {r.size}")
+    return VOTTrajectory(path, codes, rows)
+
+
+def find_repetitions(video_dir: str) -> List[str]:
+    """``<video>_001.txt``, ``<video>_002.txt``, ... of one VOT result folder, sorted."""
+    try:
+        entries = sorted(os.listdir(video_dir))
+    except OSError:
+        return []
+    return [os.path.join(video_dir, e) for e in entries if _REPETITION.search(e)]
+
+
+def align_vot(traj: VOTTrajectory, num_frames: int) -> VOTTrajectory:
+    """Pad (with skip markers) or truncate a VOT run by at most one frame, with a warning."""
+    n = len(traj.codes)
+    if n == num_frames:
+        return traj
+    if abs(n - num_frames) > 1:
+        raise ResultFormatError(f"{traj.path}: {n} lines but the video has {num_frames} frames")
+    logger.warning("%s: %d lines for %d frames; aligned to the video", traj.path, n, num_frames)
+    if n > num_frames:
+        return VOTTrajectory(traj.path, traj.codes[:num_frames], traj.regions[:num_frames])
+    return VOTTrajectory(
+        traj.path, np.append(traj.codes, VOT_SKIP), traj.regions + [np.array([float(VOT_SKIP)])]
+    )
+
+
+# ---------------------------------------------------------------------- writing
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder + ``os.replace``,
+    so a crash never leaves a half-written result that a resumed run would skip."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _fmt(value: float) -> str:
+    return "nan" if not np.isfinite(value) else f"{value:.4f}"
+
+
+def format_rows(rows: Iterable[Sequence[float]]) -> str:
+    """Result lines: numbers joined by commas, 4 decimals; one-number rows as integers (VOT markers)."""
+    out = []
+    for row in rows:
+        row = np.atleast_1d(np.asarray(row, dtype=np.float64))
+        if row.size == 1 and float(row[0]).is_integer():
+            out.append(str(int(row[0])))
+        else:
+            out.append(",".join(_fmt(v) for v in row))
+    return "\n".join(out) + "\n"
+
+
+def write_rows(path: str, rows: Iterable[Sequence[float]]) -> None:
+    """Atomically write result rows (boxes, polygons or VOT markers) to ``path``."""
+    atomic_write_text(path, format_rows(rows))
+
+
+def write_values(path: str, values: Iterable[float]) -> None:
+    """Atomically write one number per line (confidence scores, times)."""
+    atomic_write_text(path, "".join("nan\n" if not np.isfinite(v) else f"{float(v):.6f}\n" for v in values))
+
+
+def load_vot_runs(experiment_dir: str, video_name: str, num_frames: int, index: Optional[NameIndex] = None) -> List[VOTTrajectory]:
+    """Every repetition of ``video_name`` under ``<tracker>/<experiment>/`` (e.g. ``baseline``)."""
+    index = index or NameIndex(experiment_dir)
+    folder = index.find(video_name)
+    if folder is None or not os.path.isdir(folder):
+        raise FileNotFoundError(f"{experiment_dir}: no result folder for video '{video_name}'")
+    paths = find_repetitions(folder)
+    if not paths:
+        raise FileNotFoundError(f"{folder}: no <video>_001.txt result files")
+    return [align_vot(read_vot_trajectory(p), num_frames) for p in paths]

@@ -1,0 +1,78 @@
+#!/usr/bin/env python
+"""Evaluate tracker results: ``results/<dataset>/<tracker>/`` against a benchmark.
+
+    python tools/eval.py --dataset OTB100 --dataset-root data/OTB100 \
+        --tracker-path results/OTB100 [--trackers SiamBAN SiamFC] [--workers 4] \
+        [--json report.json] [--plot [--plot-dir plots --plot-format pdf]] [--timing]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pysot.utils.log import get_logger
+from toolkit.datasets import build_dataset
+from toolkit.evaluation import evaluate_trackers, find_trackers
+from toolkit.report import format_table, write_json
+
+logger = get_logger("eval")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="evaluate tracking results on a benchmark")
+    p.add_argument("--dataset", required=True, help="benchmark name, e.g. OTB100, VOT2018, LaSOT")
+    p.add_argument("--dataset-root", required=True, help="folder holding <DATASET>.json or the native layout")
+    p.add_argument("--tracker-path", required=True, help="results/<dataset> folder with one sub-folder per tracker")
+    p.add_argument("--trackers", nargs="+", help="tracker folder names (default: all under --tracker-path)")
+    p.add_argument("--workers", type=int, default=1, help="processes, one tracker each")
+    p.add_argument("--json", help="write per-tracker and per-video scores to this file")
+    p.add_argument("--plot", action="store_true", help="write success/precision (per attribute) or EAO plots")
+    p.add_argument("--plot-dir", help="where plots go (default: <tracker-path>/plots)")
+    p.add_argument("--plot-format", choices=["png", "pdf"], default="png")
+    p.add_argument("--overlap", choices=["raster", "geometric"], default="raster",
+                   help="VOT overlap: raster = VOT toolkit pixel counting (default), geometric = exact areas")
+    p.add_argument("--timing", action="store_true", help="print load and evaluation seconds per tracker")
+    p.add_argument("--no-color", action="store_true", help="plain table")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    dataset = build_dataset(args.dataset, args.dataset_root)
+    trackers = args.trackers or find_trackers(args.tracker_path)
+    if not trackers:
+        logger.error("no tracker folders under %s", args.tracker_path)
+        return 1
+    results, timings = evaluate_trackers(dataset, args.tracker_path, trackers, args.workers, args.overlap)
+    summaries = {t: r.summary() for t, r in results.items()}
+    color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    print(format_table(summaries, dataset.protocol, f"{dataset.name}: {len(dataset)} videos", color=color))
+    if dataset.protocol == "vot" and any(len(r.eao_by_tag) > 1 for r in results.values()):
+        for t, r in results.items():
+            print(f"{t} EAO by tag: " + ", ".join(f"{k} {v:.3f}" for k, v in r.eao_by_tag.items()))
+    if args.timing:
+        for t, tm in timings.items():
+            print(f"timing {t}: load {tm['load_s']:.3f} s, evaluation {tm['eval_s']:.3f} s")
+    if args.json:
+        write_json(args.json, dataset.name, dataset.protocol, results, timings)
+        logger.info("wrote %s", args.json)
+    if args.plot:
+        from toolkit.visualization import plot_eao, plot_ope
+
+        out = args.plot_dir or os.path.join(args.tracker_path, "plots")
+        if dataset.protocol == "ope":
+            paths = plot_ope(results, out, dataset.name, fmt=args.plot_format)
+            for attr in dataset.attributes:
+                paths += plot_ope(results, out, dataset.name, attribute=attr, fmt=args.plot_format)
+        elif dataset.protocol == "vot":
+            paths = plot_eao(results, out, dataset.name, dataset.eao_interval, fmt=args.plot_format)
+        else:
+            paths = []
+            logger.warning("no plots for the %s protocol", dataset.protocol)
+        logger.info("wrote %d plots to %s", len(paths), out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""Grid or random search over TRACK.PENALTY_K / WINDOW_INFLUENCE / LR (/ INSTANCE_SIZE).
+
+    python tools/hp_search.py --config experiments/siamrpn_alex_dwxcorr/config.yaml \
+        --snapshot model.pth --dataset OTB100 --dataset-root data/OTB100 \
+        --penalty-k 0.04 0.1 0.16 --window-influence 0.3 0.44 --lr 0.3 0.4 --workers 4
+    python tools/hp_search.py ... --random 30 --seed 1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from pysot.utils.log import get_logger
+from toolkit.hp_search import grid_settings, random_settings, search
+from toolkit.report import format_table
+from toolkit.runner import TrackerSpec
+from toolkit.utils.results import atomic_write_text
+
+logger = get_logger("hp_search")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="tracker hyper-parameter search (test + eval per setting)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--snapshot", default="")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset-root", required=True)
+    p.add_argument("--results-dir", default="results")
+    p.add_argument("--tracker-name", default="", help="prefix of the setting folders (default: config folder name)")
+    p.add_argument("--penalty-k", type=float, nargs="+", default=[0.04])
+    p.add_argument("--window-influence", type=float, nargs="+", default=[0.44])
+    p.add_argument("--lr", type=float, nargs="+", default=[0.4])
+    p.add_argument("--instance-size", type=int, nargs="+", help="also search TRACK.INSTANCE_SIZE")
+    p.add_argument("--random", type=int, default=0, help="draw this many random settings instead of the grid")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="settings run in parallel processes")
+    p.add_argument("--device", choices=["cpu", "cuda"])
+    p.add_argument("--json", help="ranked summary as JSON (default: <results-dir>/<dataset>/<tracker>_hp_search.json)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    tracker = args.tracker_name or os.path.basename(os.path.dirname(os.path.abspath(args.config)))
+    sizes = args.instance_size or [None]
+    settings = (random_settings(args.random, args.seed, sizes) if args.random
+                else grid_settings(args.penalty_k, args.window_influence, args.lr, sizes))
+    logger.info("%d settings on %s", len(settings), args.dataset)
+    spec = TrackerSpec(args.config, args.snapshot or None, args.device)
+    ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker, args.workers)
+    print(format_table({s.name(tracker): summary for s, summary in ranked}, protocol, f"{args.dataset}: ranked settings",
+                       color=sys.stdout.isatty()))
+    out = args.json or os.path.join(args.results_dir, args.dataset, f"{tracker}_hp_search.json")
+    doc = [dict(name=s.name(tracker), penalty_k=s.penalty_k, window_influence=s.window_influence, lr=s.lr,
+                instance_size=s.instance_size, **summary) for s, summary in ranked]
+    atomic_write_text(out, json.dumps(doc, indent=1))
+    logger.info("wrote %s", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Run a tracker over a benchmark and write results/<dataset>/<tracker>/ (resumable).
+
+    python tools/test.py --config experiments/siamrpn_r50_l234_dwxcorr/config.yaml \
+        --snapshot model.pth --dataset VOT2018 --dataset-root data/VOT2018 [--workers 4]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+from pysot.utils.log import get_logger
+from toolkit.runner import TrackerSpec, run_benchmark
+
+logger = get_logger("test")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="track a benchmark and write its result files")
+    p.add_argument("--config", required=True, help="experiment YAML")
+    p.add_argument("--snapshot", default="", help="model weights (.pth)")
+    p.add_argument("--dataset", required=True, help="benchmark name, e.g. OTB100, VOT2018, LaSOT")
+    p.add_argument("--dataset-root", required=True, help="folder holding <DATASET>.json or the native layout")
+    p.add_argument("--results-dir", default="results", help="results root; files go to <root>/<dataset>/<tracker>/")
+    p.add_argument("--tracker-name", default="", help="result folder name (default: the config's folder name)")
+    p.add_argument("--video", nargs="+", help="only these videos")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    name = args.tracker_name or os.path.basename(os.path.dirname(os.path.abspath(args.config)))
+    out_dir = os.path.join(args.results_dir, args.dataset, name)
+    spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []))
+    stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)
+    if stats:
+        frames = sum(s["frames"] for s in stats.values())
+        seconds = sum(s["seconds"] for s in stats.values())
+        logger.info("%d videos, %d frames, mean %.1f fps -> %s", len(stats), frames,
+                    frames / seconds if seconds else float("nan"), out_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
