@@ -1,0 +1,343 @@
+"""Training pairs from crop-511 sub-datasets.
+
+A sub-dataset is a crop-511 folder plus its json index
+``{video: {track: {frame: [x1, y1, x2, y2]}}}`` (boxes in original image
+coordinates) and optionally ``<json stem>_category.json`` ``{video: {track: category}}``.
+
+Sampling is deterministic: sample ``i`` of epoch ``e`` draws everything from
+``numpy.random.default_rng([seed, e, i])``, whatever worker or rank loads it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch.utils.data
+
+from pysot.datasets.anchor_target import AnchorTarget, SiamFCLabel
+from pysot.datasets.augmentation import Augmentation
+from pysot.utils.crop import context_size
+from pysot.utils.log import get_logger
+
+logger = get_logger("pysot.datasets")
+
+CROP_SIZE = 511
+
+
+class DatasetError(ValueError):
+    """A training annotation file that cannot be used; the message names the file."""
+
+
+@dataclass
+class Track:
+    """One annotated object track of a sub-dataset."""
+
+    dataset: int  # index of the sub-dataset
+    video: str
+    track: str
+    frames: List[str]  # frame keys, sorted
+    boxes: Dict[str, List[float]]
+    category: Optional[str]
+
+
+@dataclass
+class PairSpec:
+    """What one training sample is made of (before loading and cropping)."""
+
+    template: Tuple[int, str]  # (track index, frame key)
+    search: Tuple[int, str]
+    negative: bool
+    same_category: bool
+
+
+def _valid(box: Sequence[float]) -> bool:
+    return (isinstance(box, (list, tuple)) and len(box) == 4 and all(np.isfinite(box))
+            and box[2] > box[0] and box[3] > box[1])
+
+
+class SubDataset:
+    """One crop-511 dataset.
+
+    Args:
+        name: label used in logs.
+        root: the ``crop511`` folder.
+        anno: the json index.
+        frame_range: max distance (in annotated frames) between template and search.
+        num_use: tracks drawn per epoch; -1 uses every track once.
+    """
+
+    def __init__(self, name: str, root: str, anno: str, frame_range: int = 100, num_use: int = -1) -> None:
+        self.name, self.root, self.anno = name, root, anno
+        self.frame_range, self.num_use_requested = int(frame_range), int(num_use)
+        if not os.path.isfile(anno):
+            raise DatasetError(f"{name}: annotation file not found: {anno} (run python -m training_dataset.prepare)")
+        try:
+            with open(anno, "r", encoding="utf-8") as f:
+                data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{anno}: not valid json: {e}") from None
+        if not isinstance(data, dict):
+            raise DatasetError(f"{anno}: expected {{video: {{track: {{frame: box}}}}}}")
+        cat_path = os.path.splitext(anno)[0] + "_category.json"
+        categories = {}
+        if os.path.isfile(cat_path):
+            with open(cat_path, "r", encoding="utf-8") as f:
+                categories = json.load(f)
+        self.tracks: List[Tuple[str, str, List[str], Dict[str, List[float]], Optional[str]]] = []
+        dropped = 0
+        for video in sorted(data):
+            tracks = data[video]
+            if not isinstance(tracks, dict):
+                raise DatasetError(f"{anno}: video {video!r} must map track ids to frames")
+            for track in sorted(tracks):
+                frames = tracks[track]
+                if not isinstance(frames, dict):
+                    raise DatasetError(f"{anno}: {video}/{track} must map frame ids to boxes")
+                boxes = {k: v for k, v in frames.items() if k.isdigit() and _valid(v)}
+                dropped += len(frames) - len(boxes)
+                if boxes:
+                    cat = categories.get(video, {}).get(track)
+                    self.tracks.append((video, track, sorted(boxes), boxes, cat))
+        if not self.tracks:
+            raise DatasetError(f"{anno}: no track with a valid box")
+        if dropped:
+            logger.info(f"{name}: skipped {dropped} empty/invalid boxes in {anno}")
+        self.num_use = len(self.tracks) if self.num_use_requested < 0 else self.num_use_requested
+
+    def image_path(self, video: str, track: str, frame: str) -> str:
+        return os.path.join(self.root, video, f"{frame}.{track}.x.jpg")
+
+    def mask_path(self, video: str, track: str, frame: str) -> str:
+        return os.path.join(self.root, video, f"{frame}.{track}.m.png")
+
+
+def box_in_crop(box: Sequence[float], exemplar_size: int = 127, crop_size: int = CROP_SIZE,
+                context_amount: float = 0.5) -> np.ndarray:
+    """Map an original-image corner box into its crop-511 image (corner box, crop pixels).
+
+    The crop is centred on the box and its side covers ``crop_size / exemplar_size``
+    context squares, so the target has the scale it has in a tracker's exemplar crop.
+    """
+    w, h = box[2] - box[0], box[3] - box[1]
+    s_x = context_size(w, h, context_amount) * crop_size / exemplar_size
+    scale = (crop_size - 1) / s_x
+    c = (crop_size - 1) / 2
+    w, h = w * scale, h * scale
+    return np.array([c - w / 2, c - h / 2, c + w / 2, c + h / 2], dtype=np.float64)
+
+
+class PairBuilder:
+    """Distractor-aware pair sampling over several sub-datasets.
+
+    Positive pairs take two frames of one track at most ``frame_range`` apart
+    (detection images have one frame, so template and search come from the same
+    image). With probability ``neg`` the pair is negative: the search shows another
+    video's object, and with probability ``neg_same_category`` (of negatives) one of
+    the template's category, DaSiamRPN's semantic distractors. When no other video
+    of that category exists the negative falls back to any other video.
+    """
+
+    def __init__(self, datasets: Sequence[SubDataset], neg: float = 0.2, neg_same_category: float = 0.5) -> None:
+        if not 0 <= neg <= 1 or not 0 <= neg_same_category <= 1:
+            raise ValueError(f"DATASET.NEG ({neg}) and DATASET.NEG_SAME_CATEGORY ({neg_same_category}) "
+                             "must be in [0, 1]")
+        self.datasets = list(datasets)
+        self.neg, self.neg_same_category = float(neg), float(neg_same_category)
+        self.tracks: List[Track] = []
+        self.offsets: List[int] = []
+        for d_idx, d in enumerate(self.datasets):
+            self.offsets.append(len(self.tracks))
+            for video, track, frames, boxes, cat in d.tracks:
+                self.tracks.append(Track(d_idx, video, track, frames, boxes, cat))
+        self.by_category: Dict[str, np.ndarray] = {}
+        for i, t in enumerate(self.tracks):
+            if t.category is not None:
+                self.by_category.setdefault(t.category, []).append(i)
+        self.by_category = {k: np.asarray(v) for k, v in self.by_category.items()}
+        if neg > 0 and neg_same_category > 0 and not self.by_category:
+            logger.warning("no category files found: same-category negatives fall back to random videos")
+
+    def epoch_picks(self, seed: int, epoch: int, length: int) -> np.ndarray:
+        """Track indices of one epoch: each sub-dataset contributes NUM_USE draws, shuffled, cycled to ``length``."""
+        rng = np.random.default_rng([seed, epoch, 7919])
+        picks = []
+        for d, off in zip(self.datasets, self.offsets):
+            n = len(d.tracks)
+            reps = int(np.ceil(d.num_use / n))
+            idx = np.concatenate([rng.permutation(n) for _ in range(reps)])[:d.num_use] + off
+            picks.append(idx)
+        picks = rng.permutation(np.concatenate(picks))
+        if length > len(picks):
+            picks = np.concatenate([picks] * int(np.ceil(length / len(picks))))
+        return picks[:length]
+
+    def _other_video(self, rng: np.random.Generator, anchor: Track, pool: Optional[np.ndarray]) -> Optional[int]:
+        """A track index from ``pool`` (default: all tracks) whose video differs from ``anchor``'s."""
+        def elsewhere(i: int) -> bool:
+            return (self.tracks[i].dataset, self.tracks[i].video) != (anchor.dataset, anchor.video)
+
+        for _ in range(20):  # rejection sampling: cheap when the pool is large
+            i = int(rng.choice(pool)) if pool is not None else int(rng.integers(len(self.tracks)))
+            if elsewhere(i):
+                return i
+        candidates = pool if pool is not None else np.arange(len(self.tracks))
+        others = [int(i) for i in candidates if elsewhere(int(i))]
+        return int(rng.choice(others)) if others else None
+
+    def sample(self, rng: np.random.Generator, track_index: int) -> PairSpec:
+        t = self.tracks[track_index]
+        fr = self.datasets[t.dataset].frame_range
+        k = int(rng.integers(len(t.frames)))
+        template = (track_index, t.frames[k])
+        if rng.random() < self.neg:
+            same = rng.random() < self.neg_same_category
+            other = None
+            if same and t.category in self.by_category:
+                other = self._other_video(rng, t, self.by_category[t.category])
+            if other is None:
+                same = False
+                other = self._other_video(rng, t, None)
+            if other is not None:
+                o = self.tracks[other]
+                same = same or (o.category is not None and o.category == t.category)
+                return PairSpec(template, (other, o.frames[int(rng.integers(len(o.frames)))]), True, same)
+        lo, hi = max(0, k - fr), min(len(t.frames), k + fr + 1)
+        return PairSpec(template, (track_index, t.frames[int(rng.integers(lo, hi))]), False, False)
+
+
+class TrainDataset(torch.utils.data.Dataset):
+    """Augmented template/search pairs with their score-map targets.
+
+    Index with ``(epoch, i)`` (see :class:`EpochSampler`); a plain int means epoch 0.
+    A sample is a dict of numpy arrays:
+
+    - ``template`` ``[3, Z, Z]`` float32, raw 0..255 BGR; ``search`` ``[3, X, X]``.
+    - ``bbox`` ``[4]`` the search target's corner box in search-crop pixels.
+    - ``negative`` ``[]`` 1.0 for a negative pair.
+    - RPN targets: ``label_cls [A, H, W]`` int64, ``label_loc [4, A, H, W]``,
+      ``label_loc_weight [A, H, W]``; SiamFC targets: ``label_cls [1, H, W]``
+      float32 and ``label_weight [1, H, W]``.
+    - With ``with_mask`` (SiamMask): ``label_mask [1, X, X]`` float32, 1 on the
+      object and -1 elsewhere, read from the ``.m.png`` mask crops.
+    """
+
+    def __init__(self, pairs: PairBuilder, target: Union[AnchorTarget, SiamFCLabel],
+                 template_aug: Augmentation, search_aug: Augmentation, exemplar_size: int = 127,
+                 search_size: int = 255, gray: float = 0.0, length: int = 1000, seed: int = 0,
+                 with_mask: bool = False) -> None:
+        self.pairs, self.target = pairs, target
+        self.template_aug, self.search_aug = template_aug, search_aug
+        self.exemplar_size, self.search_size = int(exemplar_size), int(search_size)
+        self.gray, self.length, self.seed = float(gray), int(length), int(seed)
+        self.with_mask = bool(with_mask)
+        self._picks: Dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self.length
+
+    def picks(self, epoch: int) -> np.ndarray:
+        if epoch not in self._picks:
+            self._picks = {epoch: self.pairs.epoch_picks(self.seed, epoch, self.length)}
+        return self._picks[epoch]
+
+    def _read(self, track_index: int, frame: str, kind: str) -> Tuple[np.ndarray, Track]:
+        """The crop-511 image (``kind="x"``) or mask (``kind="m"``) of one track in one frame."""
+        t = self.pairs.tracks[track_index]
+        d = self.pairs.datasets[t.dataset]
+        if kind == "x":
+            path = d.image_path(t.video, t.track, frame)
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
+        else:
+            path = d.mask_path(t.video, t.track, frame)
+            image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            what = "crop" if kind == "x" else "mask crop (MASK.MASK is on)"
+            raise FileNotFoundError(f"{d.name}: missing or unreadable {what} {path} (listed in {d.anno})")
+        return image, t
+
+    def _load(self, track_index: int, frame: str) -> Tuple[np.ndarray, np.ndarray]:
+        image, t = self._read(track_index, frame, "x")
+        return image, box_in_crop(t.boxes[frame], self.exemplar_size, image.shape[0])
+
+    def _load_mask(self, track_index: int, frame: str) -> np.ndarray:
+        return self._read(track_index, frame, "m")[0]
+
+    def __getitem__(self, index: Union[int, Tuple[int, int]]) -> Dict[str, np.ndarray]:
+        epoch, i = index if isinstance(index, tuple) else (0, int(index))
+        rng = np.random.default_rng([self.seed, int(epoch), int(i)])
+        spec = self.pairs.sample(rng, int(self.picks(epoch)[i]))
+        gray = self.gray > rng.random()
+        z_img, z_box = self._load(*spec.template)
+        x_img, x_box = self._load(*spec.search)
+        x_mask = self._load_mask(*spec.search) if self.with_mask and not spec.negative else None
+        template, _, _ = self.template_aug(rng, z_img, z_box, self.exemplar_size, gray)
+        search, box, mask = self.search_aug(rng, x_img, x_box, self.search_size, gray, mask=x_mask)
+        out = {
+            "template": template.transpose(2, 0, 1).astype(np.float32),
+            "search": search.transpose(2, 0, 1).astype(np.float32),
+            "bbox": box.astype(np.float32),
+            "negative": np.float32(spec.negative),
+        }
+        if self.with_mask:
+            # A negative pair shows no instance of the template: every pixel is background.
+            fg = mask > 127 if mask is not None else np.zeros((self.search_size,) * 2, bool)
+            out["label_mask"] = np.where(fg, 1.0, -1.0).astype(np.float32)[None]
+        tgt = self.target(box, spec.negative, rng)
+        if isinstance(self.target, AnchorTarget):
+            out.update(label_cls=tgt["cls"], label_loc=tgt["delta"], label_loc_weight=tgt["delta_weight"])
+        else:
+            out.update(label_cls=tgt["label"], label_weight=tgt["weight"])
+        return out
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """Yields ``(epoch, i)`` for this rank's share of one epoch, from ``start`` on.
+
+    Rank ``r`` of ``world`` takes positions ``r, r + world, ...`` of the epoch's
+    index range; the sample content depends only on ``(seed, epoch, i)``, so a
+    resumed run (``start > 0``) sees exactly the samples it would have seen.
+    """
+
+    def __init__(self, length: int, epoch: int, rank: int = 0, world_size: int = 1, start: int = 0) -> None:
+        self.length, self.epoch, self.rank, self.world_size, self.start = length, epoch, rank, world_size, start
+
+    def _indices(self) -> range:
+        return range(self.rank + self.start * self.world_size, self.length, self.world_size)
+
+    def __iter__(self):
+        return ((self.epoch, i) for i in self._indices())
+
+    def __len__(self) -> int:
+        return len(self._indices())
+
+
+def is_siamfc(cfg) -> bool:
+    """SiamFC configs train a single-channel logistic map instead of anchors."""
+    return cfg.TRACK.TYPE == "SiamFCTracker"
+
+
+def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
+    """Map ``cfg.DATASET`` / ``cfg.TRAIN`` / ``cfg.ANCHOR`` onto a :class:`TrainDataset`."""
+    subs = []
+    for name in cfg.DATASET.NAMES:
+        if name not in cfg.DATASET:
+            raise DatasetError(f"DATASET.NAMES lists {name!r} but DATASET.{name} is not configured")
+        node = cfg.DATASET[name]
+        subs.append(SubDataset(name, node.ROOT, node.ANNO, node.FRAME_RANGE, node.NUM_USE))
+    pairs = PairBuilder(subs, cfg.DATASET.NEG, cfg.DATASET.NEG_SAME_CATEGORY)
+    t, s = cfg.DATASET.TEMPLATE, cfg.DATASET.SEARCH
+    template_aug = Augmentation(t.SHIFT, t.SCALE, t.BLUR, t.FLIP, t.COLOR, uniform_shift=True)
+    search_aug = Augmentation(s.SHIFT, s.SCALE, s.BLUR, s.FLIP, s.COLOR, uniform_shift=s.UNIFORM_SHIFT)
+    if is_siamfc(cfg):
+        target = SiamFCLabel(cfg.TRAIN.OUTPUT_SIZE, cfg.ANCHOR.STRIDE, radius=16.0, search_size=cfg.TRAIN.SEARCH_SIZE)
+    else:
+        target = AnchorTarget(cfg.ANCHOR.STRIDE, cfg.ANCHOR.RATIOS, cfg.ANCHOR.SCALES, cfg.TRAIN.SEARCH_SIZE,
+                              cfg.TRAIN.OUTPUT_SIZE, cfg.TRAIN.THR_HIGH, cfg.TRAIN.THR_LOW, cfg.TRAIN.POS_NUM,
+                              cfg.TRAIN.NEG_NUM, cfg.TRAIN.TOTAL_NUM)
+    return TrainDataset(pairs, target, template_aug, search_aug, cfg.TRAIN.EXEMPLAR_SIZE, cfg.TRAIN.SEARCH_SIZE,
+                        cfg.DATASET.GRAY, length or cfg.DATASET.VIDEOS_PER_EPOCH, cfg.TRAIN.SEED,
+                        with_mask=cfg.MASK.MASK)

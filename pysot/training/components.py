@@ -1,0 +1,118 @@
+"""Small training components the trainer calls: parameter groups, backbone unfreezing, progress."""
+from __future__ import annotations
+
+import time
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from pysot.core.config import ConfigError
+from pysot.utils.log import get_logger
+
+logger = get_logger("pysot.train")
+
+
+def _backbone_layers(backbone: nn.Module, names: Sequence[str]) -> List[nn.Module]:
+    children = dict(backbone.named_children())
+    layers = []
+    for name in names:
+        if name not in children:
+            raise ConfigError(f"BACKBONE.TRAIN_LAYERS: {type(backbone).__name__} has no layer {name!r}; "
+                              f"its layers are {sorted(children)}")
+        layers.append(children[name])
+    return layers
+
+
+def build_optimizer(model: nn.Module, base_lr: float, momentum: float, weight_decay: float,
+                    backbone_layers: Sequence[str], backbone_lr_mult: float) -> torch.optim.SGD:
+    """SGD over every parameter in two groups: ``TRAIN_LAYERS`` of the backbone (``lr_mult =
+    backbone_lr_mult``) and the rest of the network (``lr_mult = 1``).
+
+    Frozen backbone parameters are included too: while frozen they get no
+    gradient and SGD skips them, so one optimizer (and its saved state) serves the
+    whole run across the unfreezing epoch.
+    """
+    backbone = getattr(model, "backbone", None)
+    layer_params = []
+    if backbone is not None:
+        layer_params = [p for layer in _backbone_layers(backbone, backbone_layers) for p in layer.parameters()]
+    chosen = {id(p) for p in layer_params}
+    other_backbone = [p for p in (backbone.parameters() if backbone is not None else []) if id(p) not in chosen]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    groups = [{"params": rest, "lr_mult": 1.0, "name": "heads"}]
+    if layer_params:
+        groups.append({"params": layer_params, "lr_mult": float(backbone_lr_mult), "name": "backbone"})
+    if other_backbone:
+        # Layers outside TRAIN_LAYERS stay frozen for the whole run; kept only so
+        # every parameter has a group.
+        groups.append({"params": other_backbone, "lr_mult": 0.0, "name": "backbone_frozen"})
+    return torch.optim.SGD(groups, lr=base_lr, momentum=momentum, weight_decay=weight_decay)
+
+
+class BackboneUnfreezer:
+    """Keeps the backbone frozen before ``train_epoch``, then trains ``layers``.
+
+    Frozen layers are also held in eval mode so their BatchNorm statistics stay
+    those of the pretrained weights. :meth:`apply` returns True when the set of
+    trainable parameters changed (a DDP wrapper must then be rebuilt).
+    """
+
+    def __init__(self, backbone: Optional[nn.Module], layers: Sequence[str], train_epoch: int) -> None:
+        self.backbone = backbone
+        self.train_epoch = int(train_epoch)
+        self.layer_names = list(layers)
+        self.layers = _backbone_layers(backbone, layers) if backbone is not None else []
+        self._state: Optional[bool] = None
+
+    def apply(self, epoch: int) -> bool:
+        if self.backbone is None:
+            return False
+        unfrozen = epoch >= self.train_epoch
+        for p in self.backbone.parameters():
+            p.requires_grad_(False)
+        self.backbone.eval()
+        if unfrozen:
+            for layer in self.layers:
+                layer.train()
+                for p in layer.parameters():
+                    p.requires_grad_(True)
+        changed = self._state is not None and self._state != unfrozen
+        if self._state != unfrozen:
+            trained = ", ".join(self.layer_names) if unfrozen and self.layers else ""
+            logger.info(f"epoch {epoch + 1}: backbone " + (f"training {trained}" if trained else "frozen"))
+        self._state = unfrozen
+        return changed
+
+
+class ProgressMeter:
+    """Running averages of scalars plus speed and ETA for the log line."""
+
+    def __init__(self, total_iters: int, start_iter: int) -> None:
+        self.total, self.start = total_iters, start_iter
+        self.t0 = time.time()
+        self.sums: Dict[str, float] = {}
+        self.count = 0
+
+    def update(self, values: Dict[str, float]) -> None:
+        for k, v in values.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+        self.count += 1
+
+    def averages(self) -> Dict[str, float]:
+        return {k: v / max(self.count, 1) for k, v in self.sums.items()}
+
+    def reset(self) -> None:
+        self.sums, self.count = {}, 0
+
+    def eta(self, iteration: int) -> str:
+        done = iteration - self.start
+        if done <= 0:
+            return "?"
+        left = (time.time() - self.t0) / done * (self.total - iteration)
+        h, rem = divmod(int(left), 3600)
+        return f"{h:d}:{rem // 60:02d}:{rem % 60:02d}"
+
+
+def format_scalars(values: Dict[str, float], keys: Iterable[str]) -> str:
+    return " ".join(f"{k}={values[k]:.4f}" for k in keys if k in values)

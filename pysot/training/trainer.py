@@ -1,0 +1,248 @@
+"""The training loop: single process (CPU / one GPU) or DDP under torchrun.
+
+Checkpoints (``TRAIN.SNAPSHOT_DIR/checkpoint_e{epoch}.pth`` after each epoch,
+``latest.pth`` after each epoch and on an early stop) are written atomically and
+hold the config, optimizer, LR schedule and RNG states; :func:`train` with
+``resume`` continues from the exact iteration where the checkpoint was taken.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from pysot.core.config import CN
+from pysot.datasets.dataset import EpochSampler, build_train_dataset
+from pysot.models import build_model
+from pysot.training.components import BackboneUnfreezer, ProgressMeter, build_optimizer, format_scalars
+from pysot.utils.checkpoint import atomic_torch_save, load_checkpoint, rng_state, set_rng_state
+from pysot.utils.distributed import DistInfo, average_scalars, barrier, init_distributed, shutdown_distributed
+from pysot.utils.log import add_file_handler, get_logger
+from pysot.utils.lr_scheduler import build_lr_scheduler
+
+logger = get_logger("pysot.train")
+
+LOSS_KEYS = ("total_loss", "cls_loss", "loc_loss", "mask_loss", "mask_iou")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+def iters_per_epoch(cfg: CN, world_size: int) -> int:
+    if cfg.TRAIN.ITERS_PER_EPOCH > 0:
+        return int(cfg.TRAIN.ITERS_PER_EPOCH)
+    n = cfg.DATASET.VIDEOS_PER_EPOCH // (cfg.TRAIN.BATCH_SIZE * world_size)
+    if n < 1:
+        raise ValueError(f"DATASET.VIDEOS_PER_EPOCH ({cfg.DATASET.VIDEOS_PER_EPOCH}) is smaller than one batch "
+                         f"(TRAIN.BATCH_SIZE {cfg.TRAIN.BATCH_SIZE} x {world_size} processes)")
+    return n
+
+
+def _to_device(batch: Dict[str, torch.Tensor], device: torch.device) -> Dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _load_pretrained(model: nn.Module, cfg: CN) -> None:
+    from pysot.utils.model_load import load_pretrain
+
+    if cfg.BACKBONE.PRETRAINED:
+        logger.info(f"backbone weights from {cfg.BACKBONE.PRETRAINED}")
+        load_pretrain(model.backbone, cfg.BACKBONE.PRETRAINED)
+    if cfg.TRAIN.PRETRAINED:
+        logger.info(f"model weights from {cfg.TRAIN.PRETRAINED}")
+        load_pretrain(model, cfg.TRAIN.PRETRAINED)
+
+
+class Trainer:
+    """Owns the model, optimizer, schedule and data of one run; :meth:`run` trains it.
+
+    Args:
+        cfg: the resolved config (saved inside every checkpoint).
+        device: ``cpu`` or ``cuda`` (under torchrun, ``cuda:LOCAL_RANK``).
+        resume: checkpoint to continue from ('' = start fresh).
+        stop_after: stop (saving ``latest.pth``) once this many iterations are done in total.
+    """
+
+    def __init__(self, cfg: CN, device: torch.device, resume: str = "", stop_after: Optional[int] = None) -> None:
+        self.cfg = cfg
+        self.dist: DistInfo = init_distributed(device)
+        if device.type == "cuda" and self.dist.distributed:
+            device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(device)
+        self.device = device
+        self.stop_after = stop_after
+        seed_everything(cfg.TRAIN.SEED)
+        if self.dist.is_main:
+            os.makedirs(cfg.TRAIN.SNAPSHOT_DIR, exist_ok=True)
+            if cfg.TRAIN.LOG_DIR:
+                add_file_handler(os.path.join(cfg.TRAIN.LOG_DIR, "train.log"))
+
+        self.model = build_model(cfg).to(device)
+        if not resume:
+            _load_pretrained(self.model, cfg)
+        self.optimizer = build_optimizer(self.model, cfg.TRAIN.BASE_LR, cfg.TRAIN.MOMENTUM, cfg.TRAIN.WEIGHT_DECAY,
+                                         cfg.BACKBONE.TRAIN_LAYERS, cfg.BACKBONE.LAYERS_LR)
+        self.scheduler = build_lr_scheduler(cfg, self.optimizer)
+        self.unfreezer = BackboneUnfreezer(getattr(self.model, "backbone", None), cfg.BACKBONE.TRAIN_LAYERS,
+                                           cfg.BACKBONE.TRAIN_EPOCH)
+        self.amp = bool(cfg.TRAIN.AMP) and device.type == "cuda"
+        if cfg.TRAIN.AMP and not self.amp:
+            logger.warning("TRAIN.AMP needs a CUDA device; training in float32")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+
+        self.iters_per_epoch = iters_per_epoch(cfg, self.dist.world_size)
+        self.total_iters = self.iters_per_epoch * cfg.TRAIN.EPOCH
+        per_epoch = self.iters_per_epoch * cfg.TRAIN.BATCH_SIZE * self.dist.world_size
+        self.dataset = build_train_dataset(cfg, length=per_epoch)
+        self.iteration = cfg.TRAIN.START_EPOCH * self.iters_per_epoch
+        if resume:
+            self._resume(resume)
+        self.writer = None
+        if self.dist.is_main and cfg.TRAIN.LOG_DIR:
+            from tensorboardX import SummaryWriter
+
+            self.writer = SummaryWriter(cfg.TRAIN.LOG_DIR)
+        self.ddp_model: nn.Module = self.model
+
+    # ------------------------------------------------------------------ checkpoints
+    def _resume(self, path: str) -> None:
+        ckpt = load_checkpoint(path, map_location=self.device)
+        missing = [k for k in ("iteration", "state_dict", "optimizer") if k not in ckpt]
+        if missing:
+            raise ValueError(f"{path}: not a training checkpoint (missing {', '.join(missing)})")
+        self.model.load_state_dict(ckpt["state_dict"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if "scaler" in ckpt and self.amp:
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.iteration = int(ckpt["iteration"])
+        if ckpt.get("iters_per_epoch", self.iters_per_epoch) != self.iters_per_epoch:
+            logger.warning(f"{path} was written with {ckpt['iters_per_epoch']} iterations per epoch, "
+                           f"this run has {self.iters_per_epoch}; continuing at iteration {self.iteration}")
+        if "rng" in ckpt and self.dist.world_size == ckpt.get("world_size", 1):
+            set_rng_state(ckpt["rng"])
+        logger.info(f"resumed from {path} at iteration {self.iteration} (epoch {self.epoch_of(self.iteration) + 1})")
+
+    def epoch_of(self, iteration: int) -> int:
+        return iteration // self.iters_per_epoch
+
+    def save(self, name: str) -> str:
+        path = os.path.join(self.cfg.TRAIN.SNAPSHOT_DIR, name)
+        if self.dist.is_main:
+            atomic_torch_save({
+                "epoch": self.epoch_of(self.iteration),
+                "iteration": self.iteration,
+                "iters_per_epoch": self.iters_per_epoch,
+                "world_size": self.dist.world_size,
+                "state_dict": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "lr_scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "config": self.cfg.dump(),
+                "rng": rng_state(),
+            }, path)
+        return path
+
+    # ------------------------------------------------------------------ loop
+    def _wrap(self) -> None:
+        if self.dist.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # A SiamMask batch without mask labels leaves the mask head unused.
+            unused = bool(getattr(self.model, "has_mask", False))
+            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids, broadcast_buffers=False,
+                                                     find_unused_parameters=unused)
+        else:
+            self.ddp_model = self.model
+
+    def _loader(self, epoch: int, start: int) -> DataLoader:
+        sampler = EpochSampler(len(self.dataset), epoch, self.dist.rank, self.dist.world_size,
+                               start=start * self.cfg.TRAIN.BATCH_SIZE)
+        return DataLoader(self.dataset, batch_size=self.cfg.TRAIN.BATCH_SIZE, sampler=sampler,
+                          num_workers=self.cfg.TRAIN.NUM_WORKERS, drop_last=True,
+                          pin_memory=self.device.type == "cuda")
+
+    def _step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
+        t = self.cfg.TRAIN
+        with torch.autocast(self.device.type, enabled=self.amp):
+            losses = self.ddp_model(batch, cls_weight=t.CLS_WEIGHT, loc_weight=t.LOC_WEIGHT,
+                                    mask_weight=t.MASK_WEIGHT)
+        total = losses["total_loss"]
+        if not torch.isfinite(total):
+            raise FloatingPointError(f"loss is {total.item()} at iteration {self.iteration}; "
+                                     "lower TRAIN.BASE_LR or check the data")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if t.GRAD_CLIP > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), t.GRAD_CLIP)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def run(self) -> int:
+        """Train until the last epoch (or ``stop_after``); returns the iteration count reached."""
+        cfg = self.cfg
+        end = self.total_iters if self.stop_after is None else min(self.total_iters, self.stop_after)
+        meter = ProgressMeter(end, self.iteration)
+        # Off when stderr is not a terminal (nohup, CI): the periodic log line carries the ETA.
+        bar = tqdm(total=end, initial=self.iteration, desc="train", unit="it",
+                   disable=not (self.dist.is_main and sys.stderr.isatty()),
+                   dynamic_ncols=True, leave=False)
+        if self.dist.is_main:
+            logger.info(f"{self.dist.world_size} process(es) on {self.device}, {self.iters_per_epoch} it/epoch x "
+                        f"{cfg.TRAIN.EPOCH} epochs, batch {cfg.TRAIN.BATCH_SIZE}/process")
+        try:
+            while self.iteration < end:
+                epoch = self.epoch_of(self.iteration)
+                self.model.train()
+                self.unfreezer.apply(epoch)
+                self._wrap()
+                lr = self.scheduler.set_epoch(epoch)
+                start = self.iteration - epoch * self.iters_per_epoch
+                for batch in self._loader(epoch, start):
+                    values = self._step(_to_device(batch, self.device))
+                    self.iteration += 1
+                    bar.update(1)
+                    values = average_scalars(values, self.dist, self.device)
+                    meter.update(values)
+                    if self.writer is not None:
+                        for k, v in values.items():
+                            self.writer.add_scalar(f"train/{k}", v, self.iteration)
+                        self.writer.add_scalar("train/lr", lr, self.iteration)
+                    if self.dist.is_main and (self.iteration % cfg.TRAIN.PRINT_FREQ == 0 or self.iteration == end):
+                        logger.info(f"epoch {epoch + 1} it {self.iteration}/{self.total_iters} lr={lr:.2e} "
+                                    f"{format_scalars(meter.averages(), LOSS_KEYS)} eta {meter.eta(self.iteration)}")
+                        meter.reset()
+                    if self.iteration >= end or self.iteration % self.iters_per_epoch == 0:
+                        break
+                # latest.pth first: whenever checkpoint_e{n} exists, latest.pth is at least as recent.
+                self.save("latest.pth")
+                if self.iteration % self.iters_per_epoch == 0:
+                    self.save(f"checkpoint_e{self.epoch_of(self.iteration)}.pth")
+                barrier(self.dist)
+        finally:
+            bar.close()
+            if self.writer is not None:
+                self.writer.close()
+        if self.dist.is_main:
+            logger.info(f"done at iteration {self.iteration}; checkpoints in {cfg.TRAIN.SNAPSHOT_DIR}")
+        return self.iteration
+
+
+def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[int] = None) -> int:
+    """Build a :class:`Trainer` and run it; tears the process group down afterwards."""
+    try:
+        trainer = Trainer(cfg, torch.device(device), resume=resume or cfg.TRAIN.RESUME, stop_after=stop_after)
+        return trainer.run()
+    finally:
+        shutdown_distributed()

@@ -1,0 +1,87 @@
+"""Training checkpoints: atomic writes, clear errors on damaged files, resume state.
+
+A checkpoint is a dict ``{"epoch", "iteration", "state_dict", "optimizer",
+"lr_scheduler", "config" (YAML text), "rng"}``; ``state_dict`` keys are the
+model's own parameter names (no DDP ``module.`` prefix), as the original
+PySOT's released snapshots.
+"""
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Dict
+
+import numpy as np
+import torch
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read (truncated, not a checkpoint); the message names the file."""
+
+
+def atomic_torch_save(obj: Any, path: str) -> None:
+    """``torch.save`` to ``path.tmp<pid>`` then ``os.replace``: readers never see half a file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path: str, map_location: Any = "cpu") -> Dict[str, Any]:
+    """Read a checkpoint written by :func:`atomic_torch_save`; damaged files raise :class:`CheckpointError`."""
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # torch raises several types for a truncated zip/pickle
+        raise CheckpointError(f"{path}: cannot read checkpoint ({type(e).__name__}: {e}); "
+                              "the file is truncated or not a PyTorch checkpoint") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: expected a dict checkpoint, got {type(ckpt).__name__}")
+    return ckpt
+
+
+def rng_state() -> Dict[str, Any]:
+    """Python, NumPy and torch generator states (restored on resume for exact continuation).
+
+    Stored as tensors and plain numbers only, so ``torch.load(weights_only=True)``
+    (the demo and test tools) can still read a training checkpoint.
+    """
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    state = {
+        "python": (version, torch.tensor(internal, dtype=torch.int64), gauss),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(int(v) for v in internal.tolist()), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def export_for_inference(checkpoint_path: str, out_path: str) -> int:
+    """Keep only ``state_dict`` and ``config`` of a training checkpoint (what the tracker tools need).
+
+    Returns the size of the written file in bytes.
+    """
+    ckpt = load_checkpoint(checkpoint_path)
+    atomic_torch_save({"state_dict": ckpt["state_dict"], "config": ckpt.get("config", ""),
+                       "iteration": ckpt.get("iteration")}, out_path)
+    return os.path.getsize(out_path)

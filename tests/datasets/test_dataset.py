@@ -1,0 +1,125 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from pysot.config import get_cfg
+from pysot.core.config import CN
+from pysot.datasets.dataset import DatasetError, PairBuilder, SubDataset, build_train_dataset
+
+
+def _cfg(paths, **dataset):
+    cfg = get_cfg()
+    cfg.DATASET.NAMES = ["SYN"]
+    node = CN()
+    node.ROOT, node.ANNO, node.FRAME_RANGE, node.NUM_USE = paths["root"], paths["anno"], 3, -1
+    cfg.DATASET.SYN = node
+    for k, v in dataset.items():
+        cfg.DATASET[k] = v
+    cfg.TRAIN.OUTPUT_SIZE = 17
+    return cfg
+
+
+def test_distractor_share(synthetic_crop511):
+    sub = SubDataset("SYN", synthetic_crop511["root"], synthetic_crop511["anno"], frame_range=3)
+    pairs = PairBuilder([sub], neg=0.4, neg_same_category=0.7)
+    rng = np.random.default_rng(0)
+    specs = [pairs.sample(rng, int(rng.integers(len(pairs.tracks)))) for _ in range(4000)]
+    neg = [s for s in specs if s.negative]
+    assert abs(len(neg) / len(specs) - 0.4) < 0.03
+    same = [s for s in neg if s.same_category]
+    # Random other-category draws also land on the same category 1/6 of the time.
+    assert 0.7 <= len(same) / len(neg) <= 0.7 + 0.3 / 6 + 0.04
+    for s in neg:
+        t, o = pairs.tracks[s.template[0]], pairs.tracks[s.search[0]]
+        assert t.video != o.video
+        assert (t.category == o.category) == s.same_category
+    for s in specs:
+        if not s.negative:
+            t = pairs.tracks[s.template[0]]
+            assert s.search[0] == s.template[0]
+            assert abs(t.frames.index(s.search[1]) - t.frames.index(s.template[1])) <= 3
+
+
+def test_no_same_category_when_share_zero(synthetic_crop511):
+    sub = SubDataset("SYN", synthetic_crop511["root"], synthetic_crop511["anno"])
+    pairs = PairBuilder([sub], neg=1.0, neg_same_category=0.0)
+    rng = np.random.default_rng(1)
+    specs = [pairs.sample(rng, i % len(pairs.tracks)) for i in range(600)]
+    share = np.mean([s.same_category for s in specs])
+    assert share < 1 / 6 + 0.05  # only chance matches remain
+
+
+def test_samples_are_deterministic_and_well_formed(synthetic_crop511):
+    ds = build_train_dataset(_cfg(synthetic_crop511, NEG=0.3), length=20)
+    a, b = ds[(1, 5)], ds[(1, 5)]
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert a["template"].shape == (3, 127, 127) and a["search"].shape == (3, 255, 255)
+    assert a["label_cls"].shape == (5, 17, 17) and a["label_loc"].shape == (4, 5, 17, 17)
+    c = ds[(2, 5)]
+    assert not np.array_equal(a["search"], c["search"])
+    positives = [ds[(0, i)] for i in range(20)]
+    assert any((p["label_cls"] == 1).any() for p in positives if p["negative"] == 0)
+
+
+def test_dataset_offsets_follow_position_balanced_sampling(synthetic_crop511):
+    ds = build_train_dataset(_cfg(synthetic_crop511, NEG=0.0), length=300)
+    ds.search_aug.color = ds.search_aug.blur = 0.0
+    centres = np.array([(ds[(0, i)]["bbox"][[0, 2]].mean() - 127) for i in range(300)])
+    assert np.abs(centres).max() <= 64.5
+    counts, _ = np.histogram(centres, bins=4, range=(-64, 64))
+    assert counts.min() > 45  # roughly 75 per quarter when uniform
+
+
+def test_siamfc_targets(synthetic_crop511):
+    cfg = _cfg(synthetic_crop511)
+    cfg.TRACK.TYPE = "SiamFCTracker"
+    sample = build_train_dataset(cfg, length=4)[(0, 0)]
+    assert sample["label_cls"].shape == (1, 17, 17) and sample["label_weight"].shape == (1, 17, 17)
+
+
+def test_bad_annotations_are_named(tmp_path, synthetic_crop511):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(DatasetError, match="bad.json"):
+        SubDataset("X", str(tmp_path), str(bad))
+    with pytest.raises(DatasetError, match="not found"):
+        SubDataset("X", str(tmp_path), str(tmp_path / "missing.json"))
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"v": {"00": {"000000": [5, 5, 5, 9]}}}))
+    with pytest.raises(DatasetError, match="no track with a valid box"):
+        SubDataset("X", str(tmp_path), str(empty))
+
+
+def test_missing_crop_names_path(tmp_path, synthetic_crop511):
+    anno = tmp_path / "a.json"
+    anno.write_text(json.dumps({"ghost": {"00": {"000000": [10, 10, 50, 60]}}}))
+    cfg = _cfg({"root": str(tmp_path), "anno": str(anno)}, NEG=0.0)
+    ds = build_train_dataset(cfg, length=2)
+    with pytest.raises(FileNotFoundError, match="ghost"):
+        ds[(0, 0)]
+
+
+def test_mask_labels_follow_the_search_crop(tmp_path):
+    from pysot.datasets.synthetic import write_crop511_dataset
+
+    paths = write_crop511_dataset(str(tmp_path), num_videos=3, num_frames=3, seed=5, with_masks=True)
+    cfg = _cfg(paths, NEG=0.0)
+    cfg.MASK.MASK = True
+    ds = build_train_dataset(cfg, length=6)
+    ds.search_aug.flip = 0.5
+    for i in range(6):
+        s = ds[(0, i)]
+        m = s["label_mask"][0]
+        assert m.shape == (255, 255) and set(np.unique(m)) <= {-1.0, 1.0}
+        x1, y1, x2, y2 = s["bbox"]
+        ys, xs = np.nonzero(m > 0)
+        inside = (xs >= x1 - 2) & (xs <= x2 + 2) & (ys >= y1 - 2) & (ys <= y2 + 2)
+        assert inside.mean() > 0.98 and len(xs) > 0.3 * (x2 - x1) * (y2 - y1)
+    os.remove(os.path.join(paths["root"], "synthetic_0000", "000000.00.m.png"))
+    cfg.DATASET.SYN.NUM_USE = -1
+    with pytest.raises(FileNotFoundError, match="000000.00.m.png"):
+        for i in range(40):
+            build_train_dataset(cfg, length=40)[(0, i)]

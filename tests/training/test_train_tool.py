@@ -1,0 +1,113 @@
+"""End-to-end runs of tools/train.py on a tiny synthetic dataset (CPU)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from pysot.core.config import load_cfg
+from pysot.datasets.synthetic import write_crop511_dataset
+from pysot.training.trainer import train
+from pysot.utils.checkpoint import load_checkpoint
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CFG = os.path.join(REPO, "experiments", "siamrpn_alex_tiny", "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_crop511_dataset(str(tmp_path_factory.mktemp("data")), num_videos=6, num_frames=5, seed=2)
+
+
+def _opts(data, snap, epochs=2, iters=2, batch=2):
+    return ["DATASET.SYNTHETIC.ROOT", data["root"], "DATASET.SYNTHETIC.ANNO", data["anno"],
+            "TRAIN.EPOCH", str(epochs), "TRAIN.ITERS_PER_EPOCH", str(iters), "TRAIN.BATCH_SIZE", str(batch),
+            "TRAIN.NUM_WORKERS", "0", "TRAIN.LR_WARMUP.EPOCH", "1", "TRAIN.PRINT_FREQ", "1",
+            "TRAIN.SNAPSHOT_DIR", str(snap), "TRAIN.LOG_DIR", str(snap / "logs")]
+
+
+def _env():
+    env = dict(os.environ, OMP_NUM_THREADS="1", NO_COLOR="1")
+    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def _run(cmd, timeout=240):
+    proc = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def test_single_process_without_launcher(data, tmp_path):
+    snap = tmp_path / "snap"
+    proc = _run([sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(data, snap))
+    assert "done at iteration 4" in proc.stderr
+    assert {"checkpoint_e1.pth", "checkpoint_e2.pth", "latest.pth"} <= set(os.listdir(snap))
+    ck = load_checkpoint(str(snap / "latest.pth"))
+    assert ck["iteration"] == 4 and ck["world_size"] == 1
+    assert "SiamRPNTracker" in ck["config"] and set(ck["optimizer"]) == {"state", "param_groups"}
+    assert not any(k.startswith("module.") for k in ck["state_dict"])
+    assert os.listdir(snap / "logs")  # tensorboard events and train.log
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_gloo(data, tmp_path):
+    snap = tmp_path / "snap"
+    proc = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                 "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(data, snap))
+    assert "2 process(es)" in proc.stderr
+    ck = load_checkpoint(str(snap / "latest.pth"))
+    assert ck["iteration"] == 4 and ck["world_size"] == 2
+    assert (snap / "checkpoint_e2.pth").is_file()
+
+
+def _state(path):
+    return load_checkpoint(str(path))["state_dict"]
+
+
+def test_stop_and_resume_equals_uninterrupted(data, tmp_path):
+    full, split = tmp_path / "full", tmp_path / "split"
+    assert train(load_cfg(CFG, _opts(data, full, epochs=2, iters=3)), "cpu") == 6
+    assert train(load_cfg(CFG, _opts(data, split, epochs=2, iters=3)), "cpu", stop_after=4) == 4
+    assert load_checkpoint(str(split / "latest.pth"))["iteration"] == 4
+    assert not (split / "checkpoint_e2.pth").exists()
+    assert train(load_cfg(CFG, _opts(data, split, epochs=2, iters=3)), "cpu", resume=str(split / "latest.pth")) == 6
+    a, b = _state(full / "latest.pth"), _state(split / "latest.pth")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"{k} differs after resume")
+
+
+def test_kill_and_resume(data, tmp_path):
+    snap = tmp_path / "snap"
+    cmd = [sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(
+        data, snap, epochs=4, iters=2)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (snap / "checkpoint_e1.pth").exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    # Whatever moment the kill hit, every checkpoint name holds a complete file.
+    for name in os.listdir(snap):
+        if name.endswith(".pth"):
+            assert "iteration" in load_checkpoint(str(snap / name))
+    done = load_checkpoint(str(snap / "latest.pth"))["iteration"]
+    assert 2 <= done <= 8
+    _run([sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu",
+          "--resume", str(snap / "latest.pth"), "--opts"] + _opts(data, snap, epochs=4, iters=2))
+    assert load_checkpoint(str(snap / "latest.pth"))["iteration"] == 8
+    assert (snap / "checkpoint_e4.pth").is_file()
+
+
+def test_truncated_resume_fails_clearly(data, tmp_path):
+    bad = tmp_path / "latest.pth"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    proc = subprocess.run([sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu", "--resume", str(bad),
+                           "--opts"] + _opts(data, tmp_path / "snap"), cwd=REPO, env=_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0 and "latest.pth: cannot read checkpoint" in proc.stderr

@@ -1,0 +1,58 @@
+"""Prepare training data in the crop-511 layout.
+
+    python -m training_dataset.prepare DATASET --root RAW --out OUT [--split train] [--workers N]
+
+DATASET is one of vid, det, coco, yt_bb, got10k, lasot, generic (a folder of
+sequences with groundtruth.txt), or synthetic (renders clips, no --root).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from training_dataset.crop import crop_dataset
+from training_dataset.readers import READERS, AnnotationError
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m training_dataset.prepare",
+                                description="Crop a tracking/detection dataset into the crop-511 training layout")
+    p.add_argument("dataset", choices=sorted(READERS) + ["synthetic"])
+    p.add_argument("--root", help="raw dataset folder (not used by synthetic)")
+    p.add_argument("--out", required=True, help="output folder: <out>/crop511 and <out>/<split>.json")
+    p.add_argument("--split", default="train", help="dataset split (train, val, ...)")
+    p.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="crop processes")
+    p.add_argument("--num-videos", type=int, default=160, help="synthetic: number of clips")
+    p.add_argument("--num-frames", type=int, default=40, help="synthetic: frames per clip")
+    p.add_argument("--seed", type=int, default=0, help="synthetic: seed of the clips")
+    p.add_argument("--with-masks", action="store_true", help="synthetic: also write .m.png mask crops (SiamMask)")
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.dataset == "synthetic":
+        from pysot.datasets.synthetic import write_crop511_dataset
+
+        paths = write_crop511_dataset(args.out, num_videos=args.num_videos, num_frames=args.num_frames,
+                                      seed=args.seed, with_masks=args.with_masks)
+        print(f"synthetic crop-511 data: {paths['root']}, index {paths['anno']}")
+        return 0
+    if not args.root:
+        print(f"error: {args.dataset} needs --root (the raw dataset folder)", file=sys.stderr)
+        return 2
+    try:
+        videos = list(READERS[args.dataset](args.root, args.split))
+    except AnnotationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = crop_dataset(videos, args.out, args.split, args.workers, total=len(videos))
+    if report.errors:
+        print(f"{len(report.errors)} image(s) missing or unreadable were skipped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

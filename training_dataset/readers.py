@@ -1,0 +1,285 @@
+"""Annotation readers: each turns one dataset's native layout into :class:`VideoAnno` items
+for the shared crop loop (:mod:`training_dataset.crop`). Readers only read text/xml/json;
+images are opened by the crop loop, which reports missing ones.
+
+Boxes handed to the crop loop are corner boxes ``[x1, y1, x2, y2]`` in image pixels
+(YouTube-BB's normalised boxes are scaled there, once the image size is known).
+"""
+from __future__ import annotations
+
+import configparser
+import csv
+import glob
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from training_dataset.crop import FrameAnno, VideoAnno
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class AnnotationError(ValueError):
+    """A malformed annotation; the message names the file (and line)."""
+
+
+def _require_dir(path: str, what: str) -> str:
+    if not os.path.isdir(path):
+        raise AnnotationError(f"{what} not found: {path}")
+    return path
+
+
+def read_box_lines(path: str) -> List[Optional[List[float]]]:
+    """Rows of a ``groundtruth.txt``: ``x,y,w,h`` or 8-value polygons (comma/tab/space separated).
+
+    Returns corner boxes ``[x1, y1, x2, y2]`` (a polygon gives its enclosing box);
+    empty/NaN/zero-size rows give ``None`` (target absent). Unparseable rows raise
+    :class:`AnnotationError` with ``file:line``.
+    """
+    rows: List[Optional[List[float]]] = []
+    with open(path, "r", encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            text = line.strip()
+            if not text:
+                rows.append(None)
+                continue
+            try:
+                v = [float(t) for t in re.split(r"[,\s]+", text) if t]
+            except ValueError:
+                raise AnnotationError(f"{path}:{n}: cannot parse {text!r} as numbers") from None
+            if len(v) == 4:
+                box = [v[0], v[1], v[0] + v[2], v[1] + v[3]]
+            elif len(v) == 8:
+                xs, ys = v[0::2], v[1::2]
+                box = [min(xs), min(ys), max(xs), max(ys)]
+            else:
+                raise AnnotationError(f"{path}:{n}: expected 4 (x,y,w,h) or 8 (polygon) values, got {len(v)}")
+            ok = all(np.isfinite(box)) and box[2] > box[0] and box[3] > box[1]
+            rows.append(box if ok else None)
+    return rows
+
+
+def _read_flags(path: str) -> Optional[List[bool]]:
+    if not os.path.isfile(path):
+        return None
+    with open(path, "r", encoding="utf-8") as f:
+        return [t.strip() not in ("", "0") for t in re.split(r"[,\s]+", f.read().strip()) if t.strip()]
+
+
+def _sequence_video(name: str, images: Sequence[str], boxes: Sequence[Optional[List[float]]],
+                    category: Optional[str], absent: Optional[Sequence[bool]] = None) -> VideoAnno:
+    frames = []
+    for i, (img, box) in enumerate(zip(images, boxes)):
+        if box is None or (absent is not None and i < len(absent) and absent[i]):
+            continue
+        frames.append(FrameAnno(img, i, {0: box}))
+    return VideoAnno(name, frames, {0: category} if category else {})
+
+
+def _images_in(folder: str) -> List[str]:
+    return sorted(p for p in glob.glob(os.path.join(folder, "*")) if p.lower().endswith(IMAGE_EXTS))
+
+
+def _frame_paths(gt_path: str, images: Sequence[str], num_boxes: int) -> List[str]:
+    """Image path of each annotated frame.
+
+    Numbered images (``00000001.jpg``) are addressed by number, so a missing file
+    is reported by the crop loop instead of shifting every later frame.
+    """
+    stems = [os.path.splitext(os.path.basename(p)) for p in images]
+    if images and all(s.isdigit() for s, _ in stems):
+        folder, ext, width = os.path.dirname(images[0]), stems[0][1], len(stems[0][0])
+        first = min(int(s) for s, _ in stems)
+        return [os.path.join(folder, f"{first + i:0{width}d}{ext}") for i in range(num_boxes)]
+    if num_boxes > len(images):
+        raise AnnotationError(f"{gt_path}: {num_boxes} boxes but only {len(images)} images beside it")
+    return list(images[:num_boxes])
+
+
+# ---------------------------------------------------------------- sequence datasets
+def read_generic(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """A folder of sequences: ``<root>/<seq>/groundtruth.txt`` (or ``groundtruth_rect.txt``) with the
+    images in ``<seq>/img``, ``<seq>/color`` or ``<seq>`` itself; ``<seq>/category.txt`` optional."""
+    _require_dir(root, "sequence folder")
+    for seq in sorted(os.listdir(root)):
+        sdir = os.path.join(root, seq)
+        gt = next((os.path.join(sdir, n) for n in ("groundtruth.txt", "groundtruth_rect.txt")
+                   if os.path.isfile(os.path.join(sdir, n))), None)
+        if gt is None:
+            continue
+        images = next((imgs for sub in ("img", "color", "") if (imgs := _images_in(os.path.join(sdir, sub)))), [])
+        boxes = read_box_lines(gt)
+        images = _frame_paths(gt, images, len(boxes))
+        cat_file = os.path.join(sdir, "category.txt")
+        category = open(cat_file, encoding="utf-8").read().strip() if os.path.isfile(cat_file) else None
+        yield _sequence_video(seq, images, boxes, category)
+
+
+def read_got10k(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """GOT-10k: ``<root>/<split>/<seq>/{00000001.jpg, groundtruth.txt, absence.label, meta_info.ini}``."""
+    base = _require_dir(os.path.join(root, split), f"GOT-10k {split} split")
+    for seq in sorted(os.listdir(base)):
+        sdir = os.path.join(base, seq)
+        gt = os.path.join(sdir, "groundtruth.txt")
+        if not os.path.isfile(gt):
+            continue
+        images = _images_in(sdir)
+        boxes = read_box_lines(gt)
+        images = _frame_paths(gt, images, len(boxes))
+        category = None
+        meta = os.path.join(sdir, "meta_info.ini")
+        if os.path.isfile(meta):
+            parser = configparser.ConfigParser()
+            with open(meta, encoding="utf-8") as f:
+                parser.read_string("[meta]\n" + "\n".join(l for l in f if not l.startswith("[")))
+            category = parser["meta"].get("object_class") or parser["meta"].get("major_class")
+        yield _sequence_video(seq, images, boxes, category, _read_flags(os.path.join(sdir, "absence.label")))
+
+
+def read_lasot(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """LaSOT: ``<root>/<category>/<category>-<n>/{img/*.jpg, groundtruth.txt, full_occlusion.txt,
+    out_of_view.txt}``; occluded or out-of-view frames are skipped."""
+    _require_dir(root, "LaSOT root")
+    for category in sorted(os.listdir(root)):
+        cdir = os.path.join(root, category)
+        if not os.path.isdir(cdir):
+            continue
+        for seq in sorted(os.listdir(cdir)):
+            sdir = os.path.join(cdir, seq)
+            gt = os.path.join(sdir, "groundtruth.txt")
+            if not os.path.isfile(gt):
+                continue
+            images = _images_in(os.path.join(sdir, "img"))
+            boxes = read_box_lines(gt)
+            images = _frame_paths(gt, images, len(boxes))
+            occ = _read_flags(os.path.join(sdir, "full_occlusion.txt")) or []
+            oov = _read_flags(os.path.join(sdir, "out_of_view.txt")) or []
+            n = max(len(occ), len(oov))
+            absent = [(i < len(occ) and occ[i]) or (i < len(oov) and oov[i]) for i in range(n)]
+            yield _sequence_video(seq, images, boxes, category, absent)
+
+
+# ---------------------------------------------------------------- ImageNet VID / DET (PASCAL xml)
+def _parse_voc(xml_path: str) -> List[Tuple[int, str, List[float]]]:
+    """``(track id, category, corner box)`` of each object of an ImageNet xml file."""
+    try:
+        tree = ET.parse(xml_path)
+    except ET.ParseError as e:
+        raise AnnotationError(f"{xml_path}: not valid xml: {e}") from None
+    out = []
+    for k, obj in enumerate(tree.getroot().iter("object")):
+        bb = obj.find("bndbox")
+        if bb is None:
+            continue
+        try:
+            box = [float(bb.find(t).text) for t in ("xmin", "ymin", "xmax", "ymax")]
+        except (AttributeError, TypeError, ValueError):
+            raise AnnotationError(f"{xml_path}: object {k} has an incomplete bndbox") from None
+        tid = obj.find("trackid")
+        out.append((int(tid.text) if tid is not None else k, obj.findtext("name", ""), box))
+    return out
+
+
+def read_vid(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """ImageNet VID: ``<root>/Annotations/VID/<split>/**/<video>/<frame>.xml`` and
+    ``<root>/Data/VID/<split>/...JPEG``. Video names keep the sub-folder (``ILSVRC2015_VID_train_0000/...``)."""
+    anno_root = _require_dir(os.path.join(root, "Annotations", "VID", split), f"VID {split} annotations")
+    video_dirs = sorted({os.path.dirname(p) for p in glob.glob(os.path.join(anno_root, "**", "*.xml"), recursive=True)})
+    for vdir in video_dirs:
+        rel = os.path.relpath(vdir, anno_root)
+        frames, categories = [], {}
+        for xml_path in sorted(glob.glob(os.path.join(vdir, "*.xml"))):
+            stem = os.path.splitext(os.path.basename(xml_path))[0]
+            objects = _parse_voc(xml_path)
+            if not objects:
+                continue
+            img = os.path.join(root, "Data", "VID", split, rel, stem + ".JPEG")
+            frames.append(FrameAnno(img, int(stem), {t: b for t, _, b in objects}))
+            categories.update({t: c for t, c, _ in objects})
+        yield VideoAnno(rel, frames, categories)
+
+
+def read_det(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """ImageNet DET: every image ``<root>/Data/DET/<split>/**.JPEG`` with its xml is a one-frame video."""
+    anno_root = _require_dir(os.path.join(root, "Annotations", "DET", split), f"DET {split} annotations")
+    for xml_path in sorted(glob.glob(os.path.join(anno_root, "**", "*.xml"), recursive=True)):
+        rel = os.path.splitext(os.path.relpath(xml_path, anno_root))[0]
+        objects = _parse_voc(xml_path)
+        if objects:
+            img = os.path.join(root, "Data", "DET", split, rel + ".JPEG")
+            yield VideoAnno(rel, [FrameAnno(img, 0, {k: b for k, (_, _, b) in enumerate(objects)})],
+                            {k: c for k, (_, c, _) in enumerate(objects)})
+
+
+# ---------------------------------------------------------------- COCO, YouTube-BB
+def read_coco(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """COCO 2017: ``<root>/annotations/instances_<split>2017.json`` + ``<root>/<split>2017/*.jpg``;
+    each image is a one-frame video, each non-crowd object a track."""
+    anno = os.path.join(root, "annotations", f"instances_{split}2017.json")
+    if not os.path.isfile(anno):
+        raise AnnotationError(f"COCO annotation file not found: {anno}")
+    with open(anno, "r", encoding="utf-8") as f:
+        data = json.load(f)
+    names = {c["id"]: c["name"] for c in data.get("categories", [])}
+    objects: Dict[int, list] = defaultdict(list)
+    for a in data.get("annotations", []):
+        if not a.get("iscrowd", 0):
+            objects[a["image_id"]].append(a)
+    for im in sorted(data.get("images", []), key=lambda i: i["file_name"]):
+        anns = objects.get(im["id"], [])
+        if not anns:
+            continue
+        boxes = {k: [a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
+                 for k, a in enumerate(anns)}
+        cats = {k: names.get(a["category_id"], str(a["category_id"])) for k, a in enumerate(anns)}
+        stem = os.path.splitext(im["file_name"])[0]
+        img = os.path.join(root, f"{split}2017", im["file_name"])
+        yield VideoAnno(f"{split}2017/{stem}", [FrameAnno(img, 0, boxes)], cats)
+
+
+def read_youtube_bb(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """YouTube-BB: ``<root>/yt_bb_detection_<split>.csv`` (normalised boxes) with frames extracted to
+    ``<root>/frames/<youtube_id>/<timestamp_ms>.jpg``. One video per youtube id, one track per
+    (class, object) pair; absent rows are skipped."""
+    csv_path = os.path.join(root, f"yt_bb_detection_{split}.csv")
+    if not os.path.isfile(csv_path):
+        raise AnnotationError(f"YouTube-BB csv not found: {csv_path}")
+    videos: Dict[str, Dict] = defaultdict(lambda: {"frames": defaultdict(dict), "tracks": {}})
+    with open(csv_path, "r", encoding="utf-8") as f:
+        for n, row in enumerate(csv.reader(f), start=1):
+            if not row or row[0] == "youtube_id":
+                continue
+            if len(row) < 10:
+                raise AnnotationError(f"{csv_path}:{n}: expected 10 columns, got {len(row)}")
+            yid, ts, class_id, class_name, obj_id, presence = row[:6]
+            if presence != "present":
+                continue
+            try:
+                xmin, xmax, ymin, ymax = (float(v) for v in row[6:10])
+            except ValueError:
+                raise AnnotationError(f"{csv_path}:{n}: box values are not numbers") from None
+            v = videos[yid]
+            key = (class_id, obj_id)
+            tid = v["tracks"].setdefault(key, (len(v["tracks"]), class_name))[0]
+            v["frames"][int(ts)][tid] = [xmin, ymin, xmax, ymax]
+    for yid in sorted(videos):
+        v = videos[yid]
+        frames = [FrameAnno(os.path.join(root, "frames", yid, f"{ts}.jpg"), k, boxes, normalized=True)
+                  for k, (ts, boxes) in enumerate(sorted(v["frames"].items()))]
+        yield VideoAnno(yid, frames, {tid: name for tid, name in v["tracks"].values()})
+
+
+READERS: Dict[str, Callable[[str, str], Iterator[VideoAnno]]] = {
+    "vid": read_vid,
+    "det": read_det,
+    "coco": read_coco,
+    "yt_bb": read_youtube_bb,
+    "got10k": read_got10k,
+    "lasot": read_lasot,
+    "generic": read_generic,
+}
