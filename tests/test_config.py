@@ -10,6 +10,8 @@ from pysot.models import build_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = os.path.join(REPO, "experiments")
+TRAINING_KEYS = ("TRAIN.", "DATASET.", "BACKBONE.TRAIN_LAYERS", "BACKBONE.LAYERS_LR", "BACKBONE.TRAIN_EPOCH",
+                 "BACKBONE.PRETRAINED")
 
 
 def _flat(node, prefix=""):
@@ -33,8 +35,10 @@ def test_experiment_yaml_equals_the_original_after_merge(name):
     original = _from_text(load_fixture(name.replace("_otb", "") if "alex" in name else name)["config"])
     ours = load_cfg(os.path.join(EXPERIMENTS, name, "config.yaml"))
     ours.pop("CONFIG_FILE")
+    # The fixtures carry the model and tracker sections only; an experiment may add training settings.
     a, b = _flat(original), _flat(ours)
-    assert {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)} == {}
+    compared = [k for k in set(a) | set(b) if not k.startswith(TRAINING_KEYS)]
+    assert {k: (a.get(k), b.get(k)) for k in compared if a.get(k) != b.get(k)} == {}
 
 
 @pytest.mark.parametrize("name", ["dasiamrpn_vot", "dasiamrpn_big"])

@@ -1,4 +1,5 @@
 """model.forward(batch) -> losses for the shipped configs: forward + backward on CPU with small batches."""
+import glob
 import os
 
 import pytest
@@ -9,6 +10,7 @@ from pysot.core.config import CN, load_cfg
 from pysot.datasets.dataset import build_train_dataset
 from pysot.datasets.synthetic import write_crop511_dataset
 from pysot.models import build_model
+from pysot.training.components import BackboneUnfreezer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -41,14 +43,29 @@ def _check_training_step(model, batch, keys):
     return losses
 
 
-@pytest.mark.parametrize("config", ["siamrpn_alex_tiny", "siamfc_alex"])
+EXPERIMENTS = sorted(os.path.basename(os.path.dirname(p))
+                     for p in glob.glob(os.path.join(REPO, "experiments", "*", "config.yaml")))
+WITHOUT_MASK = [name for name in EXPERIMENTS if not name.startswith("siammask")]
+
+
+@pytest.mark.parametrize("config", WITHOUT_MASK)
 def test_forward_backward_from_dataset(config, data):
-    cfg, batch = _batch(config, data)
+    cfg, batch = _batch(config, data, n=1 if "r50" in config or "mobilev2" in config else 2)
     _check_training_step(build_model(cfg), batch, ["cls_loss", "loc_loss", "total_loss"])
+
+
+@pytest.mark.parametrize("config", EXPERIMENTS)
+def test_every_experiment_names_trainable_backbone_layers(config):
+    cfg = load_cfg(os.path.join(REPO, "experiments", config, "config.yaml"))
+    model = build_model(cfg)
+    unfreezer = BackboneUnfreezer(model.backbone, cfg.BACKBONE.TRAIN_LAYERS, cfg.BACKBONE.TRAIN_EPOCH)
+    unfreezer.apply(cfg.BACKBONE.TRAIN_EPOCH)
+    assert any(p.requires_grad for p in model.backbone.parameters())
 
 
 def test_rpn_loss_goes_down_on_one_batch(data):
     cfg, batch = _batch("siamrpn_alex_tiny", data, n=4)
+    torch.manual_seed(0)  # the initial weights must not depend on which tests ran before
     model = build_model(cfg)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     first = None
