@@ -23,5 +23,3 @@ def shared_data():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
 
-
-requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -66,7 +66,8 @@ def synthetic_state_dict(manifest, factors) -> Dict[str, torch.Tensor]:
         t = synthetic_tensor(name, shape)
         if name in factors:
             t = t * np.float32(factors[name])
-        sd[name] = torch.from_numpy(np.ascontiguousarray(t))
+        # np.array keeps 0-d shapes (num_batches_tracked); ascontiguousarray would make them 1-d.
+        sd[name] = torch.from_numpy(np.array(t, copy=True))
     return sd
 
 

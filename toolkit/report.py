@@ -22,7 +22,7 @@ COLUMNS = {
     "ope_norm": [
         ("success_auc", "Success", True),
         ("precision", "Precision", True),
-        ("norm_precision_auc", "Norm.Prec", True),
+        ("norm_precision_auc", "NP AUC", True),
         ("norm_precision@0.2", "NP@0.2", True),
     ],
     "vot": [("eao", "EAO", True), ("accuracy", "Accuracy", True), ("robustness", "Robustness", False), ("lost", "Lost", False)],

@@ -45,6 +45,7 @@ class TrackerSpec:
     snapshot: Optional[str] = None
     device: Optional[str] = None
     opts: List[str] = field(default_factory=list)
+    fast: bool = False  # run pysot.models.fast.optimize_for_inference on the model (exact in float32)
 
 
 def build_tracker_from_spec(spec: TrackerSpec):
@@ -67,6 +68,10 @@ def build_tracker_from_spec(spec: TrackerSpec):
             raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")
         load_pretrain(model, spec.snapshot)
     model = model.to(torch.device(device)).eval()
+    if spec.fast:
+        from pysot.models.fast import optimize_for_inference
+
+        model = optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE))
     return build_tracker(cfg, model)
 
 

@@ -28,6 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--video", nargs="+", help="only these videos")
     p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
+    p.add_argument("--fast", action="store_true", help="inference fast path (BN folding, fused ops; docs/speed.md)")
     p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
     return p.parse_args(argv)
 
@@ -36,7 +37,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     name = args.tracker_name or os.path.basename(os.path.dirname(os.path.abspath(args.config)))
     out_dir = os.path.join(args.results_dir, args.dataset, name)
-    spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []))
+    spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []), fast=args.fast)
     stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)
     if stats:
         frames = sum(s["frames"] for s in stats.values())

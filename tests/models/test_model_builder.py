@@ -1,7 +1,7 @@
 """ModelBuilder: the inference protocol, batching, SiamMask refinement, config errors."""
 import pytest
 import torch
-from conftest import requires_cuda
+from markers import requires_cuda
 
 from pysot.config import ConfigError, get_cfg
 from pysot.models import ModelBuilder, build_model

@@ -1,0 +1,201 @@
+"""ONNX export of a tracking model as two graphs: ``template`` and ``track``.
+
+The correlation kernels depend on the template, so they cannot be ONNX
+initializers. The split makes them data:
+
+* ``<name>_template.onnx``: ``z`` ``[B, 3, 127, 127]`` -> ``t0, t1, ...``, the
+  leaves of the model's template cache in a fixed order (for a depthwise RPN:
+  the ``conv_kernel`` outputs of the cls and loc branches, per level).
+* ``<name>_track.onnx``: ``(x [B, 3, S, S], t0, t1, ...)`` -> ``cls``, ``loc``
+  (and ``mask`` for SiamMask). The correlations are grouped ``Conv`` nodes whose
+  weight ``W`` is a graph tensor computed from the template inputs (batch
+  folded into channels: ``groups = B * C``), so no weight is static.
+
+Both graphs have a fixed batch ``B`` and search size ``S`` (the correlation's
+``group`` attribute depends on ``B``); export one pair per setting you deploy.
+The SiamMask refine step (a crop at a data-dependent cell) is not exported.
+Inputs are raw 0..255 BGR float32, exactly as for ``model.template``/``model.track``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from pysot.utils.log import get_logger
+
+logger = get_logger("pysot.export")
+
+__all__ = ["TemplateGraph", "TrackGraph", "export_onnx", "verify_onnx"]
+
+
+def _flatten(tree: Any) -> Tuple[List[torch.Tensor], Any]:
+    """Leaves of a nested dict/list/tuple of tensors and a spec to rebuild it."""
+    if isinstance(tree, torch.Tensor):
+        return [tree], None
+    if isinstance(tree, dict):
+        leaves, specs = [], []
+        for key in tree:
+            sub, spec = _flatten(tree[key])
+            leaves += sub
+            specs.append((key, len(sub), spec))
+        return leaves, ("dict", specs)
+    if isinstance(tree, (list, tuple)):
+        leaves, specs = [], []
+        for item in tree:
+            sub, spec = _flatten(item)
+            leaves += sub
+            specs.append((None, len(sub), spec))
+        return leaves, ("list" if isinstance(tree, list) else "tuple", specs)
+    raise TypeError(f"template cache holds a {type(tree).__name__}; only tensors, dicts, lists and tuples export")
+
+
+def _unflatten(leaves: Sequence[torch.Tensor], spec: Any) -> Any:
+    if spec is None:
+        (leaf,) = leaves
+        return leaf
+    kind, items = spec
+    out, start = [], 0
+    for key, count, sub in items:
+        out.append((key, _unflatten(leaves[start : start + count], sub)))
+        start += count
+    if kind == "dict":
+        return {k: v for k, v in out}
+    values = [v for _, v in out]
+    return values if kind == "list" else tuple(values)
+
+
+def _inner(model: nn.Module) -> nn.Module:
+    """The ModelBuilder itself (unwraps a :class:`~pysot.models.fast.FastModel`)."""
+    return getattr(model, "model", model) if not hasattr(model, "_template_state") else model
+
+
+class TemplateGraph(nn.Module):
+    """``z`` ``[B, 3, 127, 127]`` -> tuple of template-cache tensors (see the module docstring)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = _inner(model)
+
+    def forward(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        self.model.template(z)
+        leaves, _ = _flatten(self.model._template_state)
+        return tuple(leaves)
+
+
+class TrackGraph(nn.Module):
+    """``(x, *template_tensors)`` -> ``(cls, loc[, mask])`` with the template cache given as inputs."""
+
+    def __init__(self, model: nn.Module, spec: Any) -> None:
+        super().__init__()
+        self.model = _inner(model)
+        self.spec = spec
+        self.output_keys = ["cls", "loc"] + (["mask"] if getattr(self.model, "has_mask", False) else [])
+
+    def forward(self, x: torch.Tensor, *template: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        self.model._template_state = _unflatten(list(template), self.spec)
+        out = self.model.track(x)
+        if out["loc"] is None:
+            raise ValueError("ONNX export: this model has no loc output (SiamFC); export its cls graph instead")
+        return tuple(out[k] for k in self.output_keys)
+
+
+def _export(module: nn.Module, args: Tuple[torch.Tensor, ...], path: str, input_names: List[str],
+            output_names: List[str], opset: int) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".onnx.tmp", dir=folder)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            # Shape checks in the correlation become constants: intended, the graph has fixed sizes.
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            # The TorchScript-based exporter: it needs no extra package and handles the
+            # runtime-weight convolutions; the graph is small enough to trace.
+            torch.onnx.export(module, args, tmp, input_names=input_names, output_names=output_names,
+                              opset_version=opset, dynamo=False, do_constant_folding=True)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, template_size: int = 127,
+                batch: int = 1, opset: int = 17) -> Dict[str, Any]:
+    """Write ``<out_prefix>_template.onnx`` and ``<out_prefix>_track.onnx`` (+ ``<out_prefix>.json``).
+
+    Args:
+        model: a built model (CPU, float32) or its FastModel; evaluated in eval mode.
+        out_prefix: path prefix of the written files.
+        search_size: ``S`` of the track graph (``cfg.TRACK.INSTANCE_SIZE``).
+        batch: fixed batch size ``B`` of both graphs.
+    Returns:
+        ``{"template": path, "track": path, "meta": path, "template_outputs": names, "track_outputs": names}``.
+    """
+    inner = _inner(model).eval()
+    if next(inner.parameters()).device.type != "cpu":
+        raise ValueError("export_onnx: move the model to the CPU first (model.to('cpu'))")
+    if batch < 1:
+        raise ValueError(f"export_onnx: batch must be >= 1, got {batch}")
+    z = torch.rand(batch, 3, template_size, template_size) * 255
+    x = torch.rand(batch, 3, search_size, search_size) * 255
+    with torch.no_grad():
+        inner.template(z)
+        template_leaves, spec = _flatten(inner._template_state)
+    template_names = [f"t{i}" for i in range(len(template_leaves))]
+    track = TrackGraph(inner, spec)
+    paths = {"template": out_prefix + "_template.onnx", "track": out_prefix + "_track.onnx",
+             "meta": out_prefix + ".json"}
+    with torch.no_grad():
+        _export(TemplateGraph(inner), (z,), paths["template"], ["z"], template_names, opset)
+        _export(track, (x, *template_leaves), paths["track"], ["x"] + template_names, track.output_keys, opset)
+    meta = {"batch": batch, "template_size": template_size, "search_size": search_size,
+            "template_outputs": template_names, "track_inputs": ["x"] + template_names,
+            "track_outputs": track.output_keys, "input_format": "raw 0..255 BGR float32, NCHW"}
+    fd, tmp = tempfile.mkstemp(suffix=".json.tmp", dir=os.path.dirname(os.path.abspath(paths["meta"])))
+    with os.fdopen(fd, "w") as f:
+        json.dump(meta, f, indent=2)
+    os.replace(tmp, paths["meta"])
+    logger.info("wrote %s and %s (batch %d, search %d)", paths["template"], paths["track"], batch, search_size)
+    return dict(paths, template_outputs=template_names, track_outputs=track.output_keys)
+
+
+def verify_onnx(model: nn.Module, exported: Dict[str, Any], seed: int = 0,
+                z: Optional[torch.Tensor] = None, x: Optional[torch.Tensor] = None) -> Dict[str, float]:
+    """Run both graphs with onnxruntime (CPU) and compare with PyTorch.
+
+    Returns ``{output name: max |onnx - torch| / max(1, max |torch|)}`` for the
+    track outputs. ``z``/``x`` default to random crops of the exported sizes.
+    """
+    import onnxruntime as ort
+
+    with open(exported["meta"]) as f:
+        meta = json.load(f)
+    g = torch.Generator().manual_seed(seed)
+    b, tz, sx = meta["batch"], meta["template_size"], meta["search_size"]
+    z = torch.rand(b, 3, tz, tz, generator=g) * 255 if z is None else z
+    x = torch.rand(b, 3, sx, sx, generator=g) * 255 if x is None else x
+    inner = _inner(model).eval()
+    with torch.no_grad():
+        inner.template(z)
+        reference = inner.track(x)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    template_sess = ort.InferenceSession(exported["template"], options, providers=["CPUExecutionProvider"])
+    track_sess = ort.InferenceSession(exported["track"], options, providers=["CPUExecutionProvider"])
+    template_out = template_sess.run(None, {"z": z.numpy()})
+    feeds = {"x": x.numpy(), **{name: value for name, value in zip(meta["template_outputs"], template_out)}}
+    track_out = track_sess.run(None, feeds)
+    errors = {}
+    for name, value in zip(meta["track_outputs"], track_out):
+        ref = reference[name].float().numpy()
+        if value.shape != ref.shape:
+            raise ValueError(f"verify_onnx: {name} has shape {value.shape} in ONNX, {ref.shape} in PyTorch")
+        errors[name] = float(np.abs(value - ref).max() / max(1.0, float(np.abs(ref).max())))
+    return errors

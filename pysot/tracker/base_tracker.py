@@ -1,0 +1,179 @@
+"""What every tracker shares: frame and box checks, state clipping, crops, the model's device.
+
+Tracker contract (all trackers of :mod:`pysot.tracker`)
+-------------------------------------------------------
+``tracker.init(img, bbox_xywh)`` then ``tracker.track(img) -> dict`` per frame.
+
+* Images are ``H x W x 3`` uint8 BGR (OpenCV). Other layouts are handled thus:
+  grayscale ``H x W`` or ``H x W x 1`` frames are converted to 3-channel BGR;
+  ``H x W x 4`` (BGRA) frames lose their alpha channel; any other shape raises
+  ``ValueError`` naming the shape. Non-uint8 frames are clipped to 0..255.
+* Boxes are ``[x, y, w, h]``, 0-based, top-left corner; the tracker's state is the
+  centre ``(x + (w - 1) / 2, y + (h - 1) / 2)`` and the size ``(w, h)``, as in PySOT.
+* ``init`` raises ``ValueError`` (naming the box and the image size) for a box
+  with a non-finite value, ``w <= 0`` or ``h <= 0``, or no overlap with the image.
+* ``track`` returns at least ``{"bbox": [x, y, w, h], "best_score": float}``.
+  The reported box is always finite. With ``clip_box_to_image`` (the default)
+  it is also intersected with the image, so it never leaves the frame; the
+  internal state is clipped exactly as the original PySOT does (centre inside
+  ``[0, W] x [0, H]``, size in ``[10, W] x [10, H]``), so a target leaving the
+  frame keeps being searched at the border.
+* A frame whose size differs from the previous one is accepted: the state is
+  clipped to the new bounds before cropping.
+* Inputs are moved to the model's device (``next(model.parameters()).device``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from pysot.utils.crop import get_subwindow
+from pysot.utils.log import get_logger
+
+logger = get_logger("pysot.tracker")
+
+MIN_TARGET_SIZE = 10.0  # the original trackers never let the size drop below 10 px
+
+
+def round_half_away(x: float) -> int:
+    """Python 2's ``round``: halves go away from zero (``round(2.5) == 3``, ``round(-2.5) == -3``)."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def prepare_frame(img: np.ndarray, where: str = "frame") -> np.ndarray:
+    """Return ``img`` as an ``H x W x 3`` uint8 BGR array (see the module docstring)."""
+    if not isinstance(img, np.ndarray):
+        raise ValueError(f"{where}: expected a numpy image (H x W x 3 uint8 BGR), got {type(img).__name__}")
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.shape[0] < 1 or img.shape[1] < 1:
+        raise ValueError(f"{where}: expected an H x W x 3 BGR image (or H x W gray, H x W x 4 BGRA), "
+                         f"got shape {tuple(img.shape)}")
+    if img.dtype != np.uint8:
+        img = np.clip(np.nan_to_num(img.astype(np.float64)), 0, 255).astype(np.uint8)
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    elif img.shape[2] == 4:
+        img = img[:, :, :3]
+    return np.ascontiguousarray(img)
+
+
+def validate_init_box(bbox: Sequence[float], image_shape: Tuple[int, ...]) -> Tuple[float, float, float, float]:
+    """Check an ``[x, y, w, h]`` init box against the image; return it as floats."""
+    try:
+        values = [float(v) for v in np.asarray(bbox, dtype=np.float64).ravel()]
+    except (TypeError, ValueError):
+        raise ValueError(f"init box {bbox!r}: expected four numbers x, y, w, h") from None
+    im_h, im_w = image_shape[:2]
+    if len(values) != 4:
+        raise ValueError(f"init box {bbox!r}: expected four numbers x, y, w, h, got {len(values)}")
+    x, y, w, h = values
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"init box {values}: every value must be finite (image {im_w}x{im_h})")
+    if w <= 0 or h <= 0:
+        raise ValueError(f"init box {values}: width and height must be > 0 (image {im_w}x{im_h})")
+    if x + w <= 0 or y + h <= 0 or x >= im_w or y >= im_h:
+        raise ValueError(f"init box {values} lies entirely outside the {im_w}x{im_h} image")
+    return x, y, w, h
+
+
+def clip_state(center: np.ndarray, size: np.ndarray, image_shape: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
+    """PySOT's clipping: centre into ``[0, W] x [0, H]``, size into ``[10, W] x [10, H]``."""
+    im_h, im_w = image_shape[:2]
+    cx = max(0.0, min(float(center[0]), im_w))
+    cy = max(0.0, min(float(center[1]), im_h))
+    w = max(MIN_TARGET_SIZE, min(float(size[0]), im_w))
+    h = max(MIN_TARGET_SIZE, min(float(size[1]), im_h))
+    return np.array([cx, cy]), np.array([w, h])
+
+
+def clip_box_xywh(box: Sequence[float], image_shape: Tuple[int, ...]) -> list:
+    """Intersect ``[x, y, w, h]`` with the image; an empty intersection keeps a 0-size box on the border."""
+    im_h, im_w = image_shape[:2]
+    x1 = min(max(box[0], 0.0), im_w)
+    y1 = min(max(box[1], 0.0), im_h)
+    x2 = min(max(box[0] + box[2], 0.0), im_w)
+    y2 = min(max(box[1] + box[3], 0.0), im_h)
+    return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+class BaseTracker:
+    """Frame/box handling shared by all trackers; subclasses implement ``init`` and ``track``.
+
+    State: ``center_pos`` (``[cx, cy]``) and ``size`` (``[w, h]``) in image pixels.
+    """
+
+    def __init__(self, model: torch.nn.Module, clip_box_to_image: bool = True) -> None:
+        self.model = model
+        self.model.eval()
+        self.clip_box_to_image = bool(clip_box_to_image)
+        self.center_pos = np.zeros(2)
+        self.size = np.zeros(2)
+        self.image_shape: Tuple[int, int] = (0, 0)
+        self._initialized = False
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def config_kwargs(cls, cfg) -> Dict[str, object]:  # pragma: no cover - interface
+        """Map a config node onto the subclass's keyword arguments (everything but ``model``)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, cfg, model: torch.nn.Module) -> "BaseTracker":
+        return cls(model, **cls.config_kwargs(cfg))
+
+    # ---------------------------------------------------------------- frames and state
+    def _start(self, img: np.ndarray, bbox: Sequence[float]) -> np.ndarray:
+        """Validate the first frame and box; set ``center_pos``/``size``; return the BGR frame."""
+        img = prepare_frame(img, "init frame")
+        x, y, w, h = validate_init_box(bbox, img.shape)
+        self.center_pos = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.size = np.array([w, h])
+        self.image_shape = img.shape[:2]
+        self._initialized = True
+        return img
+
+    def _next_frame(self, img: np.ndarray) -> np.ndarray:
+        """Validate a tracking frame; re-clip the state when the frame size changed."""
+        if not self._initialized:
+            raise RuntimeError(f"{type(self).__name__}.track() called before init()")
+        img = prepare_frame(img, "frame")
+        if img.shape[:2] != tuple(self.image_shape):
+            logger.warning("frame size changed from %s to %s; clipping the target state to the new frame",
+                           tuple(self.image_shape), img.shape[:2])
+            self.image_shape = img.shape[:2]
+            self.center_pos, self.size = clip_state(self.center_pos, self.size, self.image_shape)
+        return img
+
+    def _report_box(self, center: np.ndarray, size: np.ndarray) -> list:
+        """``[cx - w/2, cy - h/2, w, h]`` (PySOT's output form), optionally clipped to the image."""
+        box = [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+        if self.clip_box_to_image:
+            box = clip_box_xywh(box, self.image_shape)
+        return box
+
+    # ---------------------------------------------------------------- model I/O
+    @property
+    def device(self) -> torch.device:
+        return model_device(self.model)
+
+    def _crop(self, img: np.ndarray, center: np.ndarray, model_size: int, original_size: float) -> torch.Tensor:
+        """``[1, 3, model_size, model_size]`` float32 crop (mean-colour padding) on the model's device."""
+        patch = get_subwindow(img, center, model_size, original_size, self.channel_average)
+        return torch.from_numpy(patch).to(self.device)
+
+    def init(self, img: np.ndarray, bbox: Sequence[float]) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def track(self, img: np.ndarray) -> Dict[str, object]:  # pragma: no cover - interface
+        raise NotImplementedError

@@ -1,0 +1,61 @@
+"""tools/benchmark.py smoke test (tiny iteration counts) and the timing helpers. Timings are never asserted."""
+import importlib.util
+import json
+import os
+
+import pytest
+import torch
+
+from pysot.utils.benchmark import count_flops, interleaved_times, median_ratio
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_interleaving_and_ratio():
+    order = []
+    times = interleaved_times({"a": lambda i: order.append(("a", i)), "b": lambda i: order.append(("b", i))},
+                              warmup=1, rounds=3)
+    assert order == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3), ("b", 3)]
+    assert len(times["a"]) == len(times["b"]) == 3
+    assert median_ratio([2.0, 4.0, 9.0], [1.0, 1.0, 3.0]) == 3.0
+
+
+def test_count_flops_of_a_convolution():
+    conv = torch.nn.Conv2d(3, 8, 3)
+    x = torch.randn(1, 3, 10, 10)
+    # 8 x 8 x 8 outputs, each 3 x 3 x 3 multiply-adds = 2 FLOPs.
+    assert count_flops(lambda: conv(x)) == 2 * 8 * 8 * 8 * 27
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("tool_benchmark", os.path.join(REPO, "tools", "benchmark.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_benchmark_tool_smoke(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = _tool().main(["--configs", "siamrpn_alex_tiny", "--device", "cpu", "--iters", "1", "--warmup", "1",
+                         "--batch-sizes", "1", "2", "--batch-iters", "1", "--peak-size", "256",
+                         "--pipeline-pairs", "2", "--workers", "1", "2", "--workers-config", "siamrpn_alex_tiny",
+                         "--workers-videos", "2", "--workers-frames", "2", "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    cpu = report["devices"]["cpu"]
+    exp = cpu["experiments"]["siamrpn_alex_tiny"]
+    peaks = cpu["matmul_peak_gflops"]
+    assert peaks["peak"] == max(peaks["torch_mm"], peaks["conv_gemm"]) > 0 and exp["gflop_per_frame"] > 0
+    assert exp["parity_max_rel_err"] < 1e-4
+    for path in ("plain", "fast"):
+        assert exp[path]["fps"] > 0 and 0 < exp[path]["peak_fraction"]
+    assert set(exp["batched"]) == {"1", "2"} and exp["batched"]["2"]["target_frames_per_s"] > 0
+    assert report["data_pipeline"]["pairs_per_s"] > 0
+    assert {"1", "2"} <= set(report["test_workers"]["runs"])
+    assert "speed-up" in capsys.readouterr().out
+
+
+def test_benchmark_tool_rejects_unknown_config():
+    with pytest.raises(SystemExit, match="no_such_experiment"):
+        _tool().main(["--configs", "no_such_experiment", "--json", ""])

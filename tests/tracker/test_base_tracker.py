@@ -1,0 +1,136 @@
+"""Frame/box robustness of the trackers (scripted model, so these run without any network)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pysot.tracker import SiamRPNTracker
+from pysot.tracker.base_tracker import clip_box_xywh, prepare_frame, round_half_away, validate_init_box
+from tracker_helpers import ScriptedRPN, assert_box_sane
+
+
+def _center_peak(score=0.9, deltas=(0.0, 0.0, 0.0, 0.0)):
+    def peaks(frame, is_target, n):
+        return [(2, n // 2, n // 2, score, deltas)]  # anchor 2 is the square one
+    return peaks
+
+
+def _frame(h=240, w=320, seed=0):
+    return np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+
+
+def test_round_half_away_is_python2_round():
+    assert [round_half_away(v) for v in (2.5, 3.5, -2.5, 0.49, 1.5000001)] == [3, 4, -3, 0, 2]
+
+
+@pytest.mark.parametrize("box, match", [
+    ([10, 10, 0, 20], "width and height"),
+    ([10, 10, 20, -1], "width and height"),
+    ([10, float("nan"), 20, 20], "finite"),
+    ([400, 10, 20, 20], "outside"),
+    ([-50, 10, 20, 20], "outside"),
+    ([1, 2, 3], "four numbers"),
+])
+def test_bad_init_box_raises_naming_box_and_image(box, match):
+    with pytest.raises(ValueError, match=match) as err:
+        validate_init_box(box, (240, 320, 3))
+    assert "320x240" in str(err.value) or "four numbers" in str(err.value)
+
+
+def test_partly_outside_box_is_accepted():
+    assert validate_init_box([-5, -5, 20, 20], (240, 320)) == (-5, -5, 20, 20)
+
+
+def test_frame_conversions():
+    gray = np.full((20, 30), 7, np.uint8)
+    assert prepare_frame(gray).shape == (20, 30, 3)
+    assert prepare_frame(gray[:, :, None]).shape == (20, 30, 3)
+    bgra = np.zeros((20, 30, 4), np.uint8)
+    bgra[..., 3] = 255
+    out = prepare_frame(bgra)
+    assert out.shape == (20, 30, 3) and out.max() == 0
+    assert prepare_frame(np.full((4, 4, 3), 300.0)).dtype == np.uint8
+    with pytest.raises(ValueError, match=r"\(20, 30, 2\)"):
+        prepare_frame(np.zeros((20, 30, 2), np.uint8))
+    with pytest.raises(ValueError, match="numpy image"):
+        prepare_frame([[1, 2]])
+
+
+def test_clip_box_xywh():
+    assert clip_box_xywh([-10, -10, 30, 30], (100, 200)) == [0, 0, 20, 20]
+    assert clip_box_xywh([190, 90, 30, 30], (100, 200)) == [190, 90, 10, 10]
+
+
+def test_track_before_init_raises():
+    tracker = SiamRPNTracker(ScriptedRPN(_center_peak()))
+    with pytest.raises(RuntimeError, match="before init"):
+        tracker.track(_frame())
+
+
+def test_gray_and_bgra_frames_track():
+    tracker = SiamRPNTracker(ScriptedRPN(_center_peak()))
+    gray = _frame()[:, :, 0]
+    tracker.init(gray, [100, 100, 40, 30])
+    out = tracker.track(np.dstack([_frame(), np.full((240, 320), 255, np.uint8)]))
+    assert_box_sane(out["bbox"], (240, 320))
+    assert out["best_score"] == pytest.approx(0.9, abs=1e-5)
+
+
+def test_changing_frame_size_clips_state():
+    tracker = SiamRPNTracker(ScriptedRPN(_center_peak()))
+    tracker.init(_frame(), [250, 180, 60, 50])
+    out = tracker.track(_frame(120, 160))
+    assert_box_sane(out["bbox"], (120, 160))
+    assert tracker.center_pos[0] <= 160 and tracker.center_pos[1] <= 120
+
+
+def test_target_leaving_frame_stays_at_border_and_finite():
+    # Every frame the best proposal is one anchor-width to the right: the target drifts out.
+    tracker = SiamRPNTracker(ScriptedRPN(_center_peak(0.95, (1.0, 0.0, 0.0, 0.0))))
+    tracker.init(_frame(), [250, 100, 40, 40])
+    for _ in range(15):
+        out = tracker.track(_frame())
+        assert_box_sane(out["bbox"], (240, 320))
+    assert tracker.center_pos[0] == 320  # PySOT clips the centre to the image edge
+    assert out["bbox"][0] + out["bbox"][2] == pytest.approx(320)
+
+
+def test_huge_size_deltas_never_give_nan_or_escape():
+    for deltas in [(0.0, 0.0, 100.0, -100.0), (1e30, -1e30, 0.0, 0.0), (float("nan"),) * 4]:
+        tracker = SiamRPNTracker(ScriptedRPN(_center_peak(0.99, deltas)))
+        tracker.init(_frame(), [100, 100, 40, 40])
+        for _ in range(3):
+            out = tracker.track(_frame())
+            assert_box_sane(out["bbox"], (240, 320))
+            assert np.all(np.isfinite(tracker.size)) and np.all(tracker.size >= 10)
+
+
+def test_unclipped_output_reproduces_raw_pysot_box():
+    tracker = SiamRPNTracker(ScriptedRPN(_center_peak()), clip_box_to_image=False)
+    tracker.init(_frame(), [-10, 100, 40, 30])
+    out = tracker.track(_frame())
+    cx, cy = tracker.center_pos
+    w, h = tracker.size
+    assert out["bbox"] == pytest.approx([cx - w / 2, cy - h / 2, w, h])
+    assert out["bbox"][0] < 0
+
+
+def test_mismatched_model_output_is_reported():
+    tracker = SiamRPNTracker(ScriptedRPN(_center_peak(), base_size=0), base_size=8)
+    tracker.init(_frame(), [100, 100, 40, 30])
+    with pytest.raises(ValueError, match="BASE_SIZE"):
+        tracker.track(_frame())
+
+
+def test_build_tracker_from_config_and_unknown_type():
+    from pysot.core.config import get_cfg
+    from pysot.core.registry import RegistryError
+    from pysot.tracker import build_tracker
+
+    cfg = get_cfg()
+    cfg.TRACK.PENALTY_K = 0.2
+    tracker = build_tracker(cfg, ScriptedRPN(_center_peak()))
+    assert type(tracker) is SiamRPNTracker and tracker.penalty_k == 0.2
+    cfg.TRACK.TYPE = "NoSuchTracker"
+    with pytest.raises(RegistryError, match="SiamRPNTracker"):
+        build_tracker(cfg, ScriptedRPN(_center_peak()))

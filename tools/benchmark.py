@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""Tracking speed: plain eager vs fast path, FLOP/s against the measured matmul peak, batched
+throughput, training-data pairs/s and tools/test.py worker scaling; writes JSON.
+
+    python tools/benchmark.py --json benchmark.json \\
+        [--configs siamrpn_alex_dwxcorr siamrpn_r50_l234_dwxcorr] [--device cpu cuda] [--iters 7]
+
+Method: docs/speed.md (interleaved rounds, medians, median of per-round ratios).
+Weights are random: speed does not depend on their values.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIGS = ["siamrpn_alex_dwxcorr", "siamrpn_r50_l234_dwxcorr"]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
+                   help="experiment names (experiments/<name>/config.yaml) or YAML paths")
+    p.add_argument("--device", nargs="+", default=None, help="cpu and/or cuda (default: cpu, plus cuda if present)")
+    p.add_argument("--iters", type=int, default=7, help="timed rounds per path (after --warmup rounds)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
+    p.add_argument("--batch-sizes", type=int, nargs="*", default=[1, 4, 16], help="MultiTracker targets N")
+    p.add_argument("--batch-iters", type=int, default=3, help="timed frames per batch size")
+    p.add_argument("--peak-size", type=int, default=2048, help="matrix side of the matmul peak measurement")
+    p.add_argument("--pipeline-pairs", type=int, default=64, help="training pairs timed (0: skip)")
+    p.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="test.py worker counts compared ([]: skip)")
+    p.add_argument("--workers-config", default="siamrpn_alex_dwxcorr", help="experiment for the workers check")
+    p.add_argument("--workers-videos", type=int, default=4, help="synthetic videos of the workers check")
+    p.add_argument("--workers-frames", type=int, default=60, help="frames per synthetic video")
+    p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto", help="fast path layout")
+    p.add_argument("--json", default="", help="write the results here")
+    return p.parse_args(argv)
+
+
+def resolve_config(name: str) -> str:
+    if os.path.isfile(name):
+        return name
+    path = os.path.join(REPO, "experiments", name, "config.yaml")
+    if not os.path.isfile(path):
+        raise SystemExit(f"error: --configs {name}: neither a file nor experiments/{name}/config.yaml")
+    return path
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from pysot.utils import benchmark as bench
+    from pysot.utils.log import get_logger
+
+    logger = get_logger("benchmark")
+    devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    if "cuda" in devices and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda: no CUDA GPU is available")
+    configs = [resolve_config(c) for c in args.configs]
+    fast_kwargs = {} if args.channels_last == "auto" else {"channels_last": args.channels_last == "on"}
+    report = {"machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
+                          "threads": torch.get_num_threads(), "load_avg": list(os.getloadavg())},
+              "devices": {}}
+    for name in devices:
+        device = torch.device(name)
+        peaks = bench.matmul_peak_gflops(device, args.peak_size)
+        peak = peaks["peak"]
+        print(f"{name}: fp32 matmul peak {peak:.0f} GFLOP/s (torch.mm {peaks['torch_mm']:.0f}, "
+              f"1x1-conv GEMM {peaks['conv_gemm']:.0f})")
+        entry = {"matmul_peak_gflops": peaks, "experiments": {}}
+        if name == "cuda":
+            entry["gpu"] = torch.cuda.get_device_name(device)
+        for config in configs:
+            key = os.path.basename(os.path.dirname(config))
+            logger.info("%s on %s ...", key, name)
+            r = bench.benchmark_experiment(config, device, args.warmup, args.iters, args.batch_sizes,
+                                           args.batch_iters, peak, fast_kwargs)
+            entry["experiments"][key] = r
+            print(f"{name} {key}: {r['gflop_per_frame']:.1f} GFLOP/frame | plain {r['plain']['fps']:.2f} fps "
+                  f"({r['plain']['peak_fraction']:.0%} of peak) | fast {r['fast']['fps']:.2f} fps "
+                  f"({r['fast']['peak_fraction']:.0%}) | speed-up x{r['speedup_median']:.3f} | "
+                  f"parity {r['parity_max_rel_err']:.1e} | batched " +
+                  ", ".join(f"N={n}: {b['target_frames_per_s']:.2f} target-frames/s" for n, b in r["batched"].items()))
+        report["devices"][name] = entry
+    if args.pipeline_pairs > 0:
+        report["data_pipeline"] = bench.data_pipeline_pairs_per_second(args.pipeline_pairs)
+        print(f"data pipeline: {report['data_pipeline']['pairs_per_s']:.1f} pairs/s")
+    if args.workers:
+        report["test_workers"] = bench.workers_scaling(resolve_config(args.workers_config), args.workers,
+                                                       args.workers_videos, args.workers_frames)
+        print("test.py workers: " + ", ".join(f"{k}: {v['seconds']:.1f} s (x{v['speedup']:.2f})"
+                                             for k, v in report["test_workers"]["runs"].items()))
+    if args.json:
+        bench.write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
