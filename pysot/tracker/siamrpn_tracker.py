@@ -31,12 +31,6 @@ def _change(r: np.ndarray) -> np.ndarray:
     return np.maximum(r, 1.0 / r)
 
 
-def _padded_size(w, h):
-    """The context side ``sqrt((w + p)(h + p))``, ``p = (w + h) / 2``, on arrays."""
-    pad = (w + h) * 0.5
-    return np.sqrt((w + pad) * (h + pad))
-
-
 @dataclass
 class Proposals:
     """One frame's scored anchors. Index ``i`` runs over ``(anchor, row, col)`` in that order.
@@ -179,7 +173,8 @@ class SiamRPNTracker(BaseTracker):
         boxes = self._convert_boxes(loc, anchors)
         target_w, target_h = self.size * scale_z
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # degenerate boxes -> NaN, dropped later
-            s_c = _change(_padded_size(boxes[2], boxes[3]) / _padded_size(target_w, target_h))
+            # The scale penalty compares context sides with a fixed 0.5 context, whatever CONTEXT_AMOUNT is.
+            s_c = _change(context_size(boxes[2], boxes[3], 0.5) / context_size(target_w, target_h, 0.5))
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
             penalty = np.exp(-(r_c * s_c - 1) * self.penalty_k)
         return Proposals(score, boxes, penalty, scale_z, float(s_x), score_size, instance_size, outputs, x_crop)

@@ -12,10 +12,14 @@ import cv2
 import numpy as np
 
 
-def context_size(w: float, h: float, context_amount: float = 0.5) -> float:
-    """Side of the square exemplar region: ``sqrt((w + p)(h + p))``, ``p = context * (w + h)``."""
+def context_size(w, h, context_amount: float = 0.5):
+    """Side of the square exemplar region: ``sqrt((w + p)(h + p))``, ``p = context * (w + h)``.
+
+    Scalars give a float; arrays of widths and heights give an array.
+    """
     p = context_amount * (w + h)
-    return float(np.sqrt((w + p) * (h + p)))
+    side = np.sqrt((w + p) * (h + p))
+    return float(side) if np.ndim(side) == 0 else side
 
 
 def get_subwindow(im: np.ndarray, pos: Sequence[float], model_sz: int, original_sz: float,
