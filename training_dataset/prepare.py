@@ -2,8 +2,10 @@
 
     python -m training_dataset.prepare DATASET --root RAW --out OUT [--split train] [--workers N]
 
-DATASET is one of vid, det, coco, yt_bb, got10k, lasot, generic (a folder of
-sequences with groundtruth.txt), or synthetic (renders clips, no --root).
+DATASET is one of vid, det, coco, yt_bb, got10k, lasot, ytb_vos (YouTube-VOS),
+generic (a folder of sequences with groundtruth.txt), or synthetic (renders clips,
+no --root). coco, ytb_vos and generic (with masks/) also write the .m.png mask
+crops SiamMask trains on, unless --no-masks.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--num-frames", type=int, default=40, help="synthetic: frames per clip")
     p.add_argument("--seed", type=int, default=0, help="synthetic: seed of the clips")
     p.add_argument("--with-masks", action="store_true", help="synthetic: also write .m.png mask crops (SiamMask)")
+    p.add_argument("--no-masks", action="store_true",
+                   help="coco / ytb_vos / generic: do not write the .m.png mask crops (boxes only)")
     return p.parse_args(argv)
 
 
@@ -48,9 +52,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except AnnotationError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    report = crop_dataset(videos, args.out, args.split, args.workers, total=len(videos))
+    report = crop_dataset(videos, args.out, args.split, args.workers, total=len(videos),
+                          with_masks=not args.no_masks)
     if report.errors:
-        print(f"{len(report.errors)} image(s) missing or unreadable were skipped", file=sys.stderr)
+        print(f"{len(report.errors)} image(s)/mask(s) missing or unreadable were skipped", file=sys.stderr)
     return 0
 
 

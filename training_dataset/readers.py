@@ -4,6 +4,8 @@ images are opened by the crop loop, which reports missing ones.
 
 Boxes handed to the crop loop are corner boxes ``[x1, y1, x2, y2]`` in image pixels
 (YouTube-BB's normalised boxes are scaled there, once the image size is known).
+Masks (SiamMask) are handed lazily: COCO segmentations as :class:`PolygonMask`, mask
+PNGs as :class:`LabelMask` (path + object id); the crop loop reads them frame by frame.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from training_dataset.crop import FrameAnno, VideoAnno
+from training_dataset.crop import FrameAnno, LabelMask, PolygonMask, VideoAnno
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -72,12 +74,14 @@ def _read_flags(path: str) -> Optional[List[bool]]:
 
 
 def _sequence_video(name: str, images: Sequence[str], boxes: Sequence[Optional[List[float]]],
-                    category: Optional[str], absent: Optional[Sequence[bool]] = None) -> VideoAnno:
+                    category: Optional[str], absent: Optional[Sequence[bool]] = None,
+                    masks: Optional[Sequence[str]] = None) -> VideoAnno:
     frames = []
     for i, (img, box) in enumerate(zip(images, boxes)):
         if box is None or (absent is not None and i < len(absent) and absent[i]):
             continue
-        frames.append(FrameAnno(img, i, {0: box}))
+        mask = {0: LabelMask(masks[i])} if masks is not None and i < len(masks) else {}
+        frames.append(FrameAnno(img, i, {0: box}, masks=mask))
     return VideoAnno(name, frames, {0: category} if category else {})
 
 
@@ -117,7 +121,11 @@ def read_generic(root: str, split: str = "train") -> Iterator[VideoAnno]:
         images = _frame_paths(gt, images, len(boxes))
         cat_file = os.path.join(sdir, "category.txt")
         category = open(cat_file, encoding="utf-8").read().strip() if os.path.isfile(cat_file) else None
-        yield _sequence_video(seq, images, boxes, category)
+        masks = None
+        mask_files = [p for p in _images_in(os.path.join(sdir, "masks")) if p.lower().endswith(".png")]
+        if mask_files:
+            masks = _frame_paths(os.path.join(sdir, "masks"), mask_files, len(boxes))
+        yield _sequence_video(seq, images, boxes, category, masks=masks)
 
 
 def read_got10k(root: str, split: str = "train") -> Iterator[VideoAnno]:
@@ -219,7 +227,8 @@ def read_det(root: str, split: str = "train") -> Iterator[VideoAnno]:
 # ---------------------------------------------------------------- COCO, YouTube-BB
 def read_coco(root: str, split: str = "train") -> Iterator[VideoAnno]:
     """COCO 2017: ``<root>/annotations/instances_<split>2017.json`` + ``<root>/<split>2017/*.jpg``;
-    each image is a one-frame video, each non-crowd object a track."""
+    each image is a one-frame video, each non-crowd object a track. Its ``segmentation``
+    (polygons or RLE) becomes the track's mask."""
     anno = os.path.join(root, "annotations", f"instances_{split}2017.json")
     if not os.path.isfile(anno):
         raise AnnotationError(f"COCO annotation file not found: {anno}")
@@ -237,9 +246,10 @@ def read_coco(root: str, split: str = "train") -> Iterator[VideoAnno]:
         boxes = {k: [a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
                  for k, a in enumerate(anns)}
         cats = {k: names.get(a["category_id"], str(a["category_id"])) for k, a in enumerate(anns)}
+        masks = {k: PolygonMask(a["segmentation"]) for k, a in enumerate(anns) if a.get("segmentation")}
         stem = os.path.splitext(im["file_name"])[0]
         img = os.path.join(root, f"{split}2017", im["file_name"])
-        yield VideoAnno(f"{split}2017/{stem}", [FrameAnno(img, 0, boxes)], cats)
+        yield VideoAnno(f"{split}2017/{stem}", [FrameAnno(img, 0, boxes, masks=masks)], cats)
 
 
 def read_youtube_bb(root: str, split: str = "train") -> Iterator[VideoAnno]:
@@ -274,6 +284,46 @@ def read_youtube_bb(root: str, split: str = "train") -> Iterator[VideoAnno]:
         yield VideoAnno(yid, frames, {tid: name for tid, name in v["tracks"].values()})
 
 
+# ---------------------------------------------------------------- YouTube-VOS
+def read_ytb_vos(root: str, split: str = "train") -> Iterator[VideoAnno]:
+    """YouTube-VOS: ``<root>/<split>/{meta.json, JPEGImages/<video>/<frame>.jpg, Annotations/<video>/<frame>.png}``.
+
+    Annotation PNGs hold the object id of each pixel (palette indices); every object id
+    of ``meta.json`` (``{"videos": {video: {"objects": {id: {"category", "frames"}}}}}``)
+    is a track whose mask is ``pixels == id`` and whose box is the mask's bounding box
+    (computed by the crop loop; frames where the object has no pixel are skipped).
+    """
+    base = _require_dir(os.path.join(root, split), f"YouTube-VOS {split} split")
+    meta_path = next((p for p in (os.path.join(base, "meta.json"), os.path.join(root, "meta.json"))
+                      if os.path.isfile(p)), None)
+    if meta_path is None:
+        raise AnnotationError(f"YouTube-VOS meta.json not found in {base} or {root}")
+    try:
+        with open(meta_path, "r", encoding="utf-8") as f:
+            videos = json.load(f)["videos"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise AnnotationError(f"{meta_path}: expected {{\"videos\": {{video: {{\"objects\": ...}}}}}} ({e})") from None
+    for video in sorted(videos):
+        frames: Dict[str, Dict[int, LabelMask]] = defaultdict(dict)
+        categories: Dict[int, str] = {}
+        try:
+            for oid, obj in videos[video]["objects"].items():
+                tid = int(oid)
+                if obj.get("category"):
+                    categories[tid] = obj["category"]
+                for fr in obj["frames"]:
+                    frames[fr][tid] = LabelMask(os.path.join(base, "Annotations", video, f"{fr}.png"), tid)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise AnnotationError(f"{meta_path}: video {video!r}: malformed objects ({e!r})") from None
+        annos = []
+        for fr in sorted(frames, key=lambda f: (int(f) if f.isdigit() else 0, f)):
+            if not fr.isdigit():
+                raise AnnotationError(f"{meta_path}: video {video!r}: frame name {fr!r} is not a number")
+            img = os.path.join(base, "JPEGImages", video, f"{fr}.jpg")
+            annos.append(FrameAnno(img, int(fr), {}, masks=frames[fr]))
+        yield VideoAnno(video, annos, categories)
+
+
 READERS: Dict[str, Callable[[str, str], Iterator[VideoAnno]]] = {
     "vid": read_vid,
     "det": read_det,
@@ -282,4 +332,5 @@ READERS: Dict[str, Callable[[str, str], Iterator[VideoAnno]]] = {
     "got10k": read_got10k,
     "lasot": read_lasot,
     "generic": read_generic,
+    "ytb_vos": read_ytb_vos,
 }
