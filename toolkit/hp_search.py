@@ -6,6 +6,7 @@ a setting whose videos are all done is not re-run (resumable), only re-scored.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing as mp
 import os
@@ -17,7 +18,7 @@ import numpy as np
 from pysot.utils.log import get_logger
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
-from toolkit.report import COLUMNS, columns_for
+from toolkit.report import COLUMNS, columns_for, rank_key
 from toolkit.runner import TrackerSpec, run_benchmark
 
 logger = get_logger("toolkit.hp_search")
@@ -70,7 +71,7 @@ def _run_setting(args: Tuple[TrackerSpec, Setting, str, str, str, str]) -> Tuple
     spec, setting, dataset_name, dataset_root, results_root, tracker = args
     torch.set_num_threads(1)
     out_dir = os.path.join(results_root, dataset_name, setting.name(tracker))
-    run_spec = TrackerSpec(spec.config, spec.snapshot, spec.device, list(spec.opts) + setting.opts())
+    run_spec = dataclasses.replace(spec, opts=list(spec.opts) + setting.opts())
     run_benchmark(run_spec, dataset_name, dataset_root, out_dir, workers=1, progress=False)
     result, _ = evaluate_tracker(build_dataset(dataset_name, dataset_root), out_dir, setting.name(tracker))
     return setting, result.summary()
@@ -108,9 +109,7 @@ def search(
             if pool is not None:
                 pool.close()
                 pool.join()
-    if scored:
-        key, _, higher = columns_for(scored[0][1], protocol)[0]
-        scored.sort(key=lambda x: -x[1][key] if higher else x[1][key])
+    scored.sort(key=lambda x: rank_key(x[1], protocol))
     return scored, protocol
 
 

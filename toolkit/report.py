@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -31,10 +33,21 @@ COLUMNS = {
 }
 
 
+def stdout_color() -> bool:
+    """Colour the table only on a terminal, and never when ``NO_COLOR`` is set."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
 def columns_for(summary: Dict[str, float], protocol: str) -> List[Tuple[str, str, bool]]:
     if protocol == "ope" and "norm_precision_auc" in summary:
         return COLUMNS["ope_norm"]
     return COLUMNS[protocol]
+
+
+def rank_key(summary: Dict[str, float], protocol: str) -> float:
+    """Sort key that puts the best result first: the protocol's first column, negated when higher is better."""
+    key, _, higher = columns_for(summary, protocol)[0]
+    return -summary[key] if higher else summary[key]
 
 
 def format_table(summaries: Dict[str, Dict[str, float]], protocol: str, title: str = "", color: bool = True) -> str:
@@ -42,8 +55,7 @@ def format_table(summaries: Dict[str, Dict[str, float]], protocol: str, title: s
     if not summaries:
         return "(no trackers)"
     cols = columns_for(next(iter(summaries.values())), protocol)
-    key0, _, higher0 = cols[0]
-    order = sorted(summaries, key=lambda t: -summaries[t][key0] if higher0 else summaries[t][key0])
+    order = sorted(summaries, key=lambda t: rank_key(summaries[t], protocol))
     name_w = max(len("Tracker"), *(len(t) for t in order))
     widths = [max(len(c[1]), 7) for c in cols]
     best = {}

@@ -29,7 +29,7 @@ import numpy as np
 from pysot.utils.bbox import polygon_to_xywh_axis_aligned
 from pysot.utils.log import get_logger
 from toolkit.datasets import Dataset, Video, build_dataset
-from toolkit.utils.region import raster_overlap, rows_to_polygons
+from toolkit.utils.region import region_overlaps
 from toolkit.utils.results import VOT_FAILURE, VOT_INIT, VOT_SKIP, write_rows, write_values
 
 logger = get_logger("toolkit.runner")
@@ -46,6 +46,11 @@ class TrackerSpec:
     device: Optional[str] = None
     opts: List[str] = field(default_factory=list)
     fast: bool = False  # run pysot.models.fast.optimize_for_inference on the model (exact in float32)
+
+
+def default_tracker_name(config: str) -> str:
+    """The result folder name of an experiment: its config's folder (``experiments/<name>/config.yaml``)."""
+    return os.path.basename(os.path.dirname(os.path.abspath(config)))
 
 
 def build_tracker_from_spec(spec: TrackerSpec):
@@ -144,7 +149,7 @@ def track_vot(tracker, video: Video, skip: int = VOT_SKIP_FRAMES) -> Tuple[List[
         spent += time.perf_counter() - t
         region = out.get("polygon")
         region = list(np.asarray(region, dtype=np.float64).ravel()) if region is not None else list(out["bbox"])
-        overlap = raster_overlap(rows_to_polygons([region]), rows_to_polygons([video.gt[i]]), bounds)[0]
+        overlap = region_overlaps([region], [video.gt[i]], bounds)[0]  # the VOT toolkit's raster overlap
         if overlap > 0:
             rows.append(region)
         else:

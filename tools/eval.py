@@ -14,7 +14,7 @@ import sys
 from pysot.utils.log import get_logger
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_trackers, find_trackers
-from toolkit.report import format_table, write_json
+from toolkit.report import format_table, stdout_color, write_json
 
 logger = get_logger("eval")
 
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         return 1
     results, timings = evaluate_trackers(dataset, args.tracker_path, trackers, args.workers, args.overlap)
     summaries = {t: r.summary() for t, r in results.items()}
-    color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    color = not args.no_color and stdout_color()
     print(format_table(summaries, dataset.protocol, f"{dataset.name}: {len(dataset)} videos", color=color))
     if dataset.protocol == "vot" and any(len(r.eao_by_tag) > 1 for r in results.values()):
         for t, r in results.items():

@@ -15,8 +15,8 @@ import sys
 
 from pysot.utils.log import get_logger
 from toolkit.hp_search import grid_settings, random_settings, search
-from toolkit.report import format_table
-from toolkit.runner import TrackerSpec
+from toolkit.report import format_table, stdout_color
+from toolkit.runner import TrackerSpec, default_tracker_name
 from toolkit.utils.results import atomic_write_text
 
 logger = get_logger("hp_search")
@@ -44,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tracker = args.tracker_name or os.path.basename(os.path.dirname(os.path.abspath(args.config)))
+    tracker = args.tracker_name or default_tracker_name(args.config)
     sizes = args.instance_size or [None]
     settings = (random_settings(args.random, args.seed, sizes) if args.random
                 else grid_settings(args.penalty_k, args.window_influence, args.lr, sizes))
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     spec = TrackerSpec(args.config, args.snapshot or None, args.device)
     ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker, args.workers)
     print(format_table({s.name(tracker): summary for s, summary in ranked}, protocol, f"{args.dataset}: ranked settings",
-                       color=sys.stdout.isatty()))
+                       color=stdout_color()))
     out = args.json or os.path.join(args.results_dir, args.dataset, f"{tracker}_hp_search.json")
     doc = [dict(name=s.name(tracker), penalty_k=s.penalty_k, window_influence=s.window_influence, lr=s.lr,
                 instance_size=s.instance_size, **summary) for s, summary in ranked]

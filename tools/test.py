@@ -10,9 +10,8 @@ import argparse
 import os
 import sys
 
-
 from pysot.utils.log import get_logger
-from toolkit.runner import TrackerSpec, run_benchmark
+from toolkit.runner import TrackerSpec, default_tracker_name, run_benchmark
 
 logger = get_logger("test")
 
@@ -35,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    name = args.tracker_name or os.path.basename(os.path.dirname(os.path.abspath(args.config)))
+    name = args.tracker_name or default_tracker_name(args.config)
     out_dir = os.path.join(args.results_dir, args.dataset, name)
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []), fast=args.fast)
     stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)

@@ -250,5 +250,5 @@ def load_cfg(path: str, opts: Optional[list] = None) -> CN:
             cfg.merge_from_list(list(opts))
         except (KeyError, ValueError, AssertionError) as e:
             raise ConfigError(f"command-line override: {e}") from None
-    cfg.CONFIG_FILE = path if "CONFIG_FILE" not in cfg else cfg.CONFIG_FILE
+    cfg.CONFIG_FILE = path  # not a schema key, so neither the YAML nor opts can have set it
     return cfg

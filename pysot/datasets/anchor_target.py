@@ -51,6 +51,7 @@ class AnchorTarget:
         self.neg_radius = int(neg_radius)
         self.corner, self.center = anchor_grid(self.stride, ratios, scales, self.search_size // 2, self.output_size)
         self.anchor_num = self.corner.shape[1]
+        self._corner_last = np.ascontiguousarray(np.moveaxis(self.corner, 0, -1))  # [A, H, W, 4], once
 
     def __call__(self, target: Sequence[float], negative: bool, rng: np.random.Generator) -> Dict[str, np.ndarray]:
         shape = self.corner.shape[1:]
@@ -77,7 +78,7 @@ class AnchorTarget:
         delta[1] = (tcy - acy) / ah
         delta[2] = np.log(tw / aw)
         delta[3] = np.log(th / ah)
-        overlap = iou(np.moveaxis(self.corner, 0, -1), t).astype(np.float32)
+        overlap = iou(self._corner_last, t).astype(np.float32)
         pos = _keep_at_most(rng, overlap > self.thr_high, self.pos_num)
         num_pos = int(pos.sum())
         neg = _keep_at_most(rng, overlap < self.thr_low, self.total_num - num_pos)

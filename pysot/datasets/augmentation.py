@@ -65,20 +65,18 @@ class Augmentation:
         crop coordinates; ``mask_crop`` is None without a mask.
         """
         h, w = image.shape[:2]
-        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
         side_x = side_y = float(out_size)
         if self.scale > 0:
             side_x /= 1 + rng.uniform(-self.scale, self.scale)
             side_y /= 1 + rng.uniform(-self.scale, self.scale)
-        tcx, tcy, tw, th = corner2center(np.asarray(target, dtype=np.float64))
-        # Put the target (not the image centre) at the drawn offset, measured in output pixels,
-        # so the realised offset distribution is exactly the drawn one whatever the scale jitter.
-        dx, dy = position_balanced_shift(rng, self.shift, self.uniform_shift)
-        ratio_x, ratio_y = side_x / out_size, side_y / out_size
-        crop_cx = tcx - dx * ratio_x
-        crop_cy = tcy - dy * ratio_y
-        if self.shift <= 0:
-            crop_cx, crop_cy = cx, cy
+        if self.shift > 0:
+            # Put the target (not the image centre) at the drawn offset, measured in output pixels,
+            # so the realised offset distribution is exactly the drawn one whatever the scale jitter.
+            tcx, tcy, _, _ = corner2center(np.asarray(target, dtype=np.float64))
+            dx, dy = position_balanced_shift(rng, self.shift, self.uniform_shift)
+            crop_cx, crop_cy = tcx - dx * (side_x / out_size), tcy - dy * (side_y / out_size)
+        else:
+            crop_cx, crop_cy = (w - 1) / 2.0, (h - 1) / 2.0
         region = center2corner(np.array([crop_cx, crop_cy, side_x, side_y]))
         padding = image.reshape(-1, 3).mean(axis=0)
         crop = crop_hwc(image, region, out_size, padding)

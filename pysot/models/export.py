@@ -19,16 +19,16 @@ Inputs are raw 0..255 BGR float32, exactly as for ``model.template``/``model.tra
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
 import torch.nn as nn
 
+from pysot.models.fast import FastModel, compare_outputs
+from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
+from pysot.utils.model_load import model_device
 
 logger = get_logger("pysot.export")
 
@@ -73,7 +73,7 @@ def _unflatten(leaves: Sequence[torch.Tensor], spec: Any) -> Any:
 
 def _inner(model: nn.Module) -> nn.Module:
     """The ModelBuilder itself (unwraps a :class:`~pysot.models.fast.FastModel`)."""
-    return getattr(model, "model", model) if not hasattr(model, "_template_state") else model
+    return model.model if isinstance(model, FastModel) else model
 
 
 class TemplateGraph(nn.Module):
@@ -108,22 +108,13 @@ class TrackGraph(nn.Module):
 
 def _export(module: nn.Module, args: Tuple[torch.Tensor, ...], path: str, input_names: List[str],
             output_names: List[str], opset: int) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx.tmp", dir=folder)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            # Shape checks in the correlation become constants: intended, the graph has fixed sizes.
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            # The TorchScript-based exporter: it needs no extra package and handles the
-            # runtime-weight convolutions; the graph is small enough to trace.
-            torch.onnx.export(module, args, tmp, input_names=input_names, output_names=output_names,
-                              opset_version=opset, dynamo=False, do_constant_folding=True)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path, "wb") as f, warnings.catch_warnings():
+        # Shape checks in the correlation become constants: intended, the graph has fixed sizes.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # The TorchScript-based exporter: it needs no extra package and handles the
+        # runtime-weight convolutions; the graph is small enough to trace.
+        torch.onnx.export(module, args, f, input_names=input_names, output_names=output_names,
+                          opset_version=opset, dynamo=False, do_constant_folding=True)
 
 
 def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, template_size: int = 127,
@@ -139,7 +130,7 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
         ``{"template": path, "track": path, "meta": path, "template_outputs": names, "track_outputs": names}``.
     """
     inner = _inner(model).eval()
-    if next(inner.parameters()).device.type != "cpu":
+    if model_device(inner).type != "cpu":
         raise ValueError("export_onnx: move the model to the CPU first (model.to('cpu'))")
     if batch < 1:
         raise ValueError(f"export_onnx: batch must be >= 1, got {batch}")
@@ -158,10 +149,8 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
     meta = {"batch": batch, "template_size": template_size, "search_size": search_size,
             "template_outputs": template_names, "track_inputs": ["x"] + template_names,
             "track_outputs": track.output_keys, "input_format": "raw 0..255 BGR float32, NCHW"}
-    fd, tmp = tempfile.mkstemp(suffix=".json.tmp", dir=os.path.dirname(os.path.abspath(paths["meta"])))
-    with os.fdopen(fd, "w") as f:
+    with atomic_open(paths["meta"]) as f:
         json.dump(meta, f, indent=2)
-    os.replace(tmp, paths["meta"])
     logger.info("wrote %s and %s (batch %d, search %d)", paths["template"], paths["track"], batch, search_size)
     return dict(paths, template_outputs=template_names, track_outputs=track.output_keys)
 
@@ -194,8 +183,8 @@ def verify_onnx(model: nn.Module, exported: Dict[str, Any], seed: int = 0,
     track_out = track_sess.run(None, feeds)
     errors = {}
     for name, value in zip(meta["track_outputs"], track_out):
-        ref = reference[name].float().numpy()
-        if value.shape != ref.shape:
-            raise ValueError(f"verify_onnx: {name} has shape {value.shape} in ONNX, {ref.shape} in PyTorch")
-        errors[name] = float(np.abs(value - ref).max() / max(1.0, float(np.abs(ref).max())))
+        ref = reference[name]
+        if value.shape != tuple(ref.shape):
+            raise ValueError(f"verify_onnx: {name} has shape {value.shape} in ONNX, {tuple(ref.shape)} in PyTorch")
+        errors[name] = compare_outputs({name: ref}, {name: torch.from_numpy(value)})
     return errors

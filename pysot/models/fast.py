@@ -46,13 +46,16 @@ import torch.nn.functional as F
 
 from pysot.core.xcorr import xcorr_depthwise
 from pysot.utils.log import get_logger
+from pysot.utils.model_load import model_device
 
 logger = get_logger("pysot.fast")
 
 __all__ = ["FastModel", "FusedConv2d", "fold_and_fuse", "optimize_for_inference", "compare_outputs"]
 
-# Activation modules that can run as a convolution post-op: name -> (post-op, scalars).
-_ACTIVATIONS = {nn.ReLU: ("relu", []), nn.ReLU6: ("hardtanh", [0.0, 6.0])}
+# Activations a convolution can run as a post-op: name -> oneDNN (post-op, scalars).
+_POST_OPS = {"none": ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}
+# Activation modules fused by :func:`fold_and_fuse`, and the post-op each becomes.
+_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
 # Relative tolerance of the self-check after folding: float32 rounding of a folded
 # weight is ~1e-7 relative; deep networks accumulate it, so allow a generous margin.
 VERIFY_RTOL = 1e-3
@@ -79,8 +82,8 @@ class FusedConv2d(nn.Module):
                  padding: Tuple[int, int], dilation: Tuple[int, int], groups: int,
                  activation: str = "none") -> None:
         super().__init__()
-        if activation not in ("none", "relu", "relu6"):
-            raise ValueError(f"FusedConv2d: unknown activation {activation!r} (none, relu, relu6)")
+        if activation not in _POST_OPS:
+            raise ValueError(f"FusedConv2d: unknown activation {activation!r} ({', '.join(_POST_OPS)})")
         self.weight = nn.Parameter(weight.detach().clone(), requires_grad=False)
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone(), requires_grad=False)
         self.stride, self.padding, self.dilation = tuple(stride), tuple(padding), tuple(dilation)
@@ -125,8 +128,7 @@ class FusedConv2d(nn.Module):
                 and self.weight.dtype == torch.float32 and not torch.is_grad_enabled()
                 and not torch.jit.is_tracing()  # the ONNX exporter knows F.conv2d, not oneDNN's op
                 and not torch.is_autocast_enabled("cpu")):  # autocast only rewrites the standard ops
-            attr, scalars = {"none": ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}[
-                self.activation]
+            attr, scalars = _POST_OPS[self.activation]
             return torch.ops.mkldnn._convolution_pointwise(
                 x, self.weight, self.bias, list(self.padding), list(self.stride), list(self.dilation),
                 self.groups, attr, scalars, None)
@@ -251,7 +253,7 @@ def fold_and_fuse(model: nn.Module, run: Callable[[nn.Module], Any],
             conv = conv_of[id(source)]
             if trace.count(act) != trace.count(conv) or fused[id(conv)].activation != "none":
                 continue
-            fused[id(conv)].set_activation("relu" if type(act) is nn.ReLU else "relu6")
+            fused[id(conv)].set_activation(_ACTIVATIONS[type(act)])
             replacements[id(act)] = nn.Identity()
             activations += 1
     _replace_modules(model, replacements)
@@ -333,7 +335,7 @@ class FastModel(nn.Module):
         self.device = torch.device(device)
         self.channels_last = bool(channels_last)
         self.amp_dtype = amp_dtype
-        self.cuda_graph = bool(cuda_graph) and self.device.type == "cuda" and not getattr(model, "has_mask", False)
+        self.cuda_graph = bool(cuda_graph) and self.device.type == "cuda" and not self.has_mask
         self._graphs: Dict[Tuple[Tuple[int, ...], torch.dtype], _CapturedStep] = {}
 
     @property
@@ -522,7 +524,7 @@ def optimize_for_inference(model: nn.Module, device: Union[str, torch.device, No
         verify: compare the optimised copy with ``model`` on the example crops; raise
             ``RuntimeError`` if they disagree beyond float32 rounding (only checked in float32).
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = torch.device(device) if device is not None else model_device(model)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"optimize_for_inference: device {device} requested but CUDA is not available")
     if amp not in _AMP_DTYPES:
@@ -578,10 +580,3 @@ def _check_against_reference(reference: Outputs, candidate: Outputs, device: tor
         raise RuntimeError(f"optimize_for_inference: the optimised model differs from the original "
                            f"(max relative error {error:.2e} > {tolerance:g}); "
                            f"rerun with fold_batchnorm=False and report the model")
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")

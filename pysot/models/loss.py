@@ -102,7 +102,8 @@ def siamese_losses(model, batch: Dict[str, torch.Tensor], cls_weight: float = 1.
     (optional ``label_mask [B, 1, S, S]`` in {-1, 1} for SiamMask), or SiamFC
     ``label_cls`` / ``label_weight`` ``[B, 1, H, W]``.
 
-    Returns ``{"cls_loss", "loc_loss", ["mask_loss"], "total_loss"}`` (SiamFC: ``loc_loss`` is 0).
+    Returns ``{"cls_loss", "loc_loss", ["mask_loss", "mask_iou"], "total_loss"}`` (SiamFC: ``loc_loss``
+    is 0; ``mask_iou`` is the detached mean IoU at 0.5 of the supervised masks, for logging).
     """
     z_f, _ = model._features(batch["template"])
     x_f, _ = model._features(batch["search"])

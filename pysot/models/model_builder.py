@@ -33,7 +33,7 @@ class ModelBuilder(nn.Module):
       (SiamFC: ``[B, 1, 17, 17]``), ``"loc": [B, 4A, H, W]`` or ``None``,
       ``"mask": [B, 63*63, H, W]`` or ``None}``. Row ``b`` of ``x`` is matched
       with template ``b``.
-    * ``mask_refine(pos)`` (SiamMask only): refined mask logits ``[1, 127*127]``
+    * ``mask_refine(pos)`` (SiamMask only): refined mask logits ``[B, 127*127]``
       for the cell ``pos = (row, col)`` of the last ``track`` output.
 
     With a mask head, the backbone returns several levels: the last one feeds

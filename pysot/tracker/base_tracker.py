@@ -32,6 +32,7 @@ import torch
 
 from pysot.utils.crop import get_subwindow
 from pysot.utils.log import get_logger
+from pysot.utils.model_load import model_device
 
 logger = get_logger("pysot.tracker")
 
@@ -98,13 +99,6 @@ def clip_box_xywh(box: Sequence[float], image_shape: Tuple[int, ...]) -> list:
     x2 = min(max(box[0] + box[2], 0.0), im_w)
     y2 = min(max(box[1] + box[3], 0.0), im_h)
     return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
 
 
 class BaseTracker:

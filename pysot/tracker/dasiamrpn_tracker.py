@@ -151,12 +151,12 @@ class DaSiamRPNTracker(SiamRPNTracker):
         if not distractors:
             return best, best_score
         weights = props.score[distractors]
-        similarity = self._distractor_scores(props, distractors)  # [K, N]
+        boxes = np.stack([self._to_image_xywh(props, k) for k in distractors])
+        similarity = self._distractor_scores(props, boxes)  # [K, N]
         penalty = self.distractor_weight * (weights[:, None] * similarity).sum(0) / weights.sum()
         rescored = blended[candidates] - penalty[candidates]
         best = int(candidates[int(np.argmax(rescored))])
-        self.last_distractors = np.stack(
-            [self._to_image_xywh(props, k) for k in distractors]) if distractors else np.zeros((0, 4))
+        self.last_distractors = boxes
         return best, max(0.0, float(props.score[best] - penalty[best]))
 
     def _to_image_xywh(self, props: Proposals, idx: int) -> np.ndarray:
@@ -165,11 +165,11 @@ class DaSiamRPNTracker(SiamRPNTracker):
         cx, cy = cx + self.center_pos[0], cy + self.center_pos[1]
         return np.array([cx - w / 2, cy - h / 2, w, h])
 
-    def _distractor_scores(self, props: Proposals, distractors: List[int]) -> np.ndarray:
-        """``[K, N]``: the score map of the current search crop under each distractor's template."""
+    def _distractor_scores(self, props: Proposals, boxes: np.ndarray) -> np.ndarray:
+        """``[K, N]``: the score map of the current search crop under the template of each
+        distractor box (``[K, 4]`` image ``x, y, w, h``)."""
         maps = []
-        for idx in distractors:
-            x, y, w, h = self._to_image_xywh(props, idx)
+        for x, y, w, h in boxes:
             center = np.array([x + w / 2, y + h / 2])
             s_z = self._round(self._context_side(np.array([w, h])))
             self.model.template(self._crop(self._frame, center, self.exemplar_size, max(1, s_z)))

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from pysot.core.registry import TRACKERS
-from pysot.tracker.base_tracker import model_device, prepare_frame
+from pysot.tracker.base_tracker import prepare_frame
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
+from pysot.utils.model_load import model_device
 
 # Per-target trackers whose only use of the network per frame is one ``track`` call
 # (DaSiamRPN's distractor re-ranking and SiamMask's refinement call it again per target).
@@ -147,8 +148,5 @@ class MultiTracker:
             for row, (index, (x_crop, s_x, scale_z)) in enumerate(zip(indices, crops)):
                 target = self.targets[index]
                 own = {k: (v[row : row + 1] if v is not None else None) for k, v in outputs.items()}
-                result = target._finish(target._proposals(own, x_crop, s_x, scale_z, instance_size))
-                if isinstance(target, SiamRPNLTTracker):
-                    result["lost"] = target.longterm_state
-                results[index] = result
+                results[index] = target._finish(target._proposals(own, x_crop, s_x, scale_z, instance_size))
         return results  # type: ignore[return-value]

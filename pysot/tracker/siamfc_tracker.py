@@ -52,8 +52,10 @@ class SiamFCTracker(BaseTracker):
         self.response_up = int(response_up)
         self.total_stride = int(total_stride)
         self.scale_factors = self.scale_step ** (np.arange(self.scale_num) - (self.scale_num - 1) / 2)
+        # Every scale but the central one pays the scale penalty.
+        self._scale_weights = np.full(self.scale_num, self.scale_penalty)
+        self._scale_weights[(self.scale_num - 1) // 2] = 1.0
         self._windows: Dict[int, np.ndarray] = {}
-        self.last_scale_index = (self.scale_num - 1) // 2
 
     @classmethod
     def config_kwargs(cls, cfg) -> Dict[str, object]:
@@ -77,7 +79,6 @@ class SiamFCTracker(BaseTracker):
         s_z = context_size(self.size[0], self.size[1], self.context_amount)
         self.z_crop = self._crop(img, self.center_pos, self.exemplar_size, int(round(s_z)))
         self.model.template(self.z_crop.repeat(self.scale_num, 1, 1, 1))
-        self.last_scale_index = (self.scale_num - 1) // 2
 
     def upsampled_responses(self, cls: torch.Tensor) -> np.ndarray:
         """``[B, 1, h, w]`` -> ``[B, h*up, w*up]`` float64, bicubic."""
@@ -95,8 +96,7 @@ class SiamFCTracker(BaseTracker):
                  for f in self.scale_factors]
         responses = self.upsampled_responses(self.model.track(torch.cat(crops))["cls"])
         peaks = responses.reshape(self.scale_num, -1).max(axis=1)
-        penalised = peaks * np.where(np.arange(self.scale_num) == (self.scale_num - 1) // 2, 1.0, self.scale_penalty)
-        best_scale = int(np.argmax(penalised))
+        best_scale = int(np.argmax(peaks * self._scale_weights))
         response = responses[best_scale]
         raw = response
         response = response - response.min()
@@ -110,7 +110,6 @@ class SiamFCTracker(BaseTracker):
         disp_image = disp_instance * s_x * self.scale_factors[best_scale] / self.instance_size
         scale = (1 - self.scale_lr) + self.scale_lr * self.scale_factors[best_scale]
         self.center_pos, self.size = clip_state(self.center_pos + disp_image, self.size * scale, self.image_shape)
-        self.last_scale_index = best_scale
         best_score = float(1.0 / (1.0 + np.exp(-np.clip(raw[row, col], -50, 50))))
         return {"bbox": self._report_box(self.center_pos, self.size), "best_score": best_score,
                 "scale": float(self.scale_factors[best_scale])}

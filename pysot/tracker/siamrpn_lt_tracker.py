@@ -72,7 +72,7 @@ class SiamRPNLTTracker(SiamRPNTracker):
         elif best_score > self.confidence_high:
             self.longterm_state = False
 
-    def track(self, img: np.ndarray) -> Dict[str, object]:
-        out = super().track(img)
+    def _finish(self, props: Proposals) -> Dict[str, object]:
+        out = super()._finish(props)
         out["lost"] = self.longterm_state
         return out

@@ -55,11 +55,14 @@ class BackboneUnfreezer:
 
     Frozen layers are also held in eval mode so their BatchNorm statistics stay
     those of the pretrained weights. :meth:`apply` returns True when the set of
-    trainable parameters changed (a DDP wrapper must then be rebuilt).
+    trainable parameters changed (a DDP wrapper must then be rebuilt). ``log``:
+    announce the change (only the main process does, under DDP).
     """
 
-    def __init__(self, backbone: Optional[nn.Module], layers: Sequence[str], train_epoch: int) -> None:
+    def __init__(self, backbone: Optional[nn.Module], layers: Sequence[str], train_epoch: int,
+                 log: bool = True) -> None:
         self.backbone = backbone
+        self.log = bool(log)
         self.train_epoch = int(train_epoch)
         self.layer_names = list(layers)
         self.layers = _backbone_layers(backbone, layers) if backbone is not None else []
@@ -78,7 +81,7 @@ class BackboneUnfreezer:
                 for p in layer.parameters():
                     p.requires_grad_(True)
         changed = self._state is not None and self._state != unfrozen
-        if self._state != unfrozen:
+        if self.log and self._state != unfrozen:
             trained = ", ".join(self.layer_names) if unfrozen and self.layers else ""
             logger.info(f"epoch {epoch + 1}: backbone " + (f"training {trained}" if trained else "frozen"))
         self._state = unfrozen

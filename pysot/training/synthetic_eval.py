@@ -20,10 +20,10 @@ HELD_OUT_SEED = 900_000_000
 
 def success_auc(gt: np.ndarray, pred: np.ndarray) -> float:
     """OTB success AUC of one clip (mean over IoU thresholds 0, 0.05, ..., 1 of the share of frames above)."""
-    from toolkit.evaluation.ope import SUCCESS_THRESHOLDS, frame_ious
+    from toolkit.evaluation.ope import evaluate_ope
 
-    ious = frame_ious(np.asarray(gt, np.float64), np.asarray(pred, np.float64))
-    return float(np.mean([(ious > t).mean() for t in SUCCESS_THRESHOLDS]))
+    clip = {"clip": np.asarray(gt, np.float64)}
+    return evaluate_ope("synthetic", clip, {"clip": np.asarray(pred, np.float64)}).auc
 
 
 def track_clip(tracker, frames: List[np.ndarray], init_box: np.ndarray) -> np.ndarray:

@@ -95,7 +95,7 @@ class Trainer:
                                          cfg.BACKBONE.TRAIN_LAYERS, cfg.BACKBONE.LAYERS_LR)
         self.scheduler = build_lr_scheduler(cfg, self.optimizer)
         self.unfreezer = BackboneUnfreezer(getattr(self.model, "backbone", None), cfg.BACKBONE.TRAIN_LAYERS,
-                                           cfg.BACKBONE.TRAIN_EPOCH)
+                                           cfg.BACKBONE.TRAIN_EPOCH, log=self.dist.is_main)
         self.amp = bool(cfg.TRAIN.AMP) and device.type == "cuda"
         if cfg.TRAIN.AMP and not self.amp:
             logger.warning("TRAIN.AMP needs a CUDA device; training in float32")
@@ -205,8 +205,9 @@ class Trainer:
             while self.iteration < end:
                 epoch = self.epoch_of(self.iteration)
                 self.model.train()
-                self.unfreezer.apply(epoch)
-                self._wrap()
+                # DDP is (re)built once, and again only when the backbone's trainable set changes.
+                if self.unfreezer.apply(epoch) or self.ddp_model is self.model:
+                    self._wrap()
                 lr = self.scheduler.set_epoch(epoch)
                 start = self.iteration - epoch * self.iters_per_epoch
                 for batch in self._loader(epoch, start):

@@ -18,7 +18,7 @@ ArrayLike = Union[np.ndarray, Sequence]
 
 def corner2center(box):
     """``[x1, y1, x2, y2] -> [cx, cy, w, h]`` (no +1: continuous coordinates)."""
-    if isinstance(box, np.ndarray) and box.ndim >= 1 and box.shape[-1] == 4 and not isinstance(box, tuple):
+    if isinstance(box, np.ndarray) and box.ndim >= 1 and box.shape[-1] == 4:
         x1, y1, x2, y2 = np.moveaxis(box, -1, 0)
         return np.stack([(x1 + x2) * 0.5, (y1 + y2) * 0.5, x2 - x1, y2 - y1], axis=-1)
     x1, y1, x2, y2 = box

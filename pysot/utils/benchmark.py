@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.benchmark")
@@ -76,18 +77,10 @@ def matmul_peak_gflops(device: torch.device, size: int = 2048, reps: int = 5) ->
         pixels = pixels.contiguous(memory_format=torch.channels_last)
     products = {"torch_mm": (lambda: torch.mm(a, b), 2.0 * size ** 3),
                 "conv_gemm": (lambda: F.conv2d(pixels, weight), 2.0 * size * size * pixels.shape[2] * pixels.shape[3])}
-    out: Dict[str, float] = {}
     with torch.no_grad():
-        for name, (fn, flop) in products.items():
-            fn()
-            runs = []
-            for _ in range(reps):
-                _sync(device)
-                start = time.perf_counter()
-                fn()
-                _sync(device)
-                runs.append(time.perf_counter() - start)
-            out[name] = flop / statistics.median(runs) / 1e9
+        times = interleaved_times({name: (lambda i, fn=fn: fn()) for name, (fn, _) in products.items()}, 1, reps,
+                                  device)
+    out = {name: flop / statistics.median(times[name]) / 1e9 for name, (_, flop) in products.items()}
     out["peak"] = max(out.values())
     return out
 
@@ -167,7 +160,8 @@ def benchmark_experiment(config: str, device: torch.device, warmup: int = 3, rou
         # N boxes spread around the target: every target keeps its own state.
         offsets = np.linspace(-40, 40, n)
         multi = MultiTracker.from_config(cfg, fast_model)
-        multi.init(clip[0], [[b[0] + d, b[1] - d / 2, b[2], b[3]] for b, d in zip([boxes[0]] * n, offsets)])
+        x, y, w, h = boxes[0]
+        multi.init(clip[0], [[x + d, y - d / 2, w, h] for d in offsets])
         batched = interleaved_times({"multi": lambda i: multi.track(clip[1 + i])}, 1, batch_rounds, device)
         result["batched"][str(n)] = dict(_summary(batched["multi"], flops, peak_gflops, targets=n),
                                          target_frames_per_s=n / float(statistics.median(batched["multi"])))
@@ -254,10 +248,6 @@ def workers_scaling(config: str, workers: Sequence[int] = (1, 2), num_videos: in
 
 
 def write_json(path: str, data: Dict[str, Any]) -> None:
-    """Atomic JSON write (tmp file + ``os.replace``)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json.tmp", dir=folder)
-    with os.fdopen(fd, "w") as f:
+    """Atomic JSON write (:func:`pysot.utils.fileio.atomic_open`)."""
+    with atomic_open(path) as f:
         json.dump(data, f, indent=2)
-    os.replace(tmp, path)

@@ -14,24 +14,17 @@ from typing import Any, Dict
 import numpy as np
 import torch
 
+from pysot.utils.fileio import atomic_open
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read (truncated, not a checkpoint); the message names the file."""
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
-    """``torch.save`` to ``path.tmp<pid>`` then ``os.replace``: readers never see half a file."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """``torch.save`` to ``path.tmp<pid>``, fsync, then ``os.replace``: readers never see half a file."""
+    with atomic_open(path, "wb", fsync=True) as f:
+        torch.save(obj, f)
 
 
 def load_checkpoint(path: str, map_location: Any = "cpu") -> Dict[str, Any]:

@@ -47,7 +47,7 @@ def epoch_lrs(kind: str, epochs: int, **kwargs) -> List[float]:
         lrs = np.array([start * mult ** sum(1 for m in milestones if ep >= m) for ep in e])
     elif kind == "cos":
         end = float(kw.get("end_lr", 0.0))
-        lrs = end + (start - end) * (1 + np.cos(np.pi * e / max(epochs, 1))) / 2
+        lrs = end + (start - end) * (1 + np.cos(np.pi * e / epochs)) / 2
     elif kind == "linear":
         end = float(kw.get("end_lr", 0.0))
         lrs = np.linspace(start, end, epochs)

@@ -12,7 +12,7 @@ from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.model_load")
 
-__all__ = ["CheckpointMismatchError", "load_pretrain", "read_state_dict", "remove_prefix"]
+__all__ = ["CheckpointMismatchError", "load_pretrain", "model_device", "read_state_dict", "remove_prefix"]
 
 
 class CheckpointMismatchError(KeyError):
@@ -24,9 +24,24 @@ class CheckpointMismatchError(KeyError):
 _WRAPPER_KEYS = ("state_dict", "model")
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter (the CPU for a model without parameters)."""
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
 def remove_prefix(state_dict: Mapping[str, Any], prefix: str = "module.") -> "OrderedDict[str, Any]":
     """Drop ``prefix`` from every key that has it (DataParallel / DDP wrap names with ``module.``)."""
     return OrderedDict((k[len(prefix):] if k.startswith(prefix) else k, v) for k, v in state_dict.items())
+
+
+def _source_name(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]]) -> str:
+    """How errors name a checkpoint: its path, or ``state_dict`` for one given in memory."""
+    if isinstance(path_or_state_dict, (str, os.PathLike)):
+        return os.fspath(path_or_state_dict)
+    return "state_dict"
 
 
 def read_state_dict(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]]) -> "OrderedDict[str, torch.Tensor]":
@@ -36,9 +51,8 @@ def read_state_dict(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any
     snapshots) and ``{"model": ...}``; strips ``module.`` prefixes. Files are
     read onto the CPU.
     """
-    source = "state_dict"
+    source = _source_name(path_or_state_dict)
     if isinstance(path_or_state_dict, (str, os.PathLike)):
-        source = os.fspath(path_or_state_dict)
         if not os.path.isfile(source):
             raise FileNotFoundError(f"checkpoint not found: {source}")
         try:
@@ -75,6 +89,7 @@ def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, 
     ``num_batches_tracked`` counters absent from old files are not reported.
     """
     state_dict = read_state_dict(path_or_state_dict)
+    source = _source_name(path_or_state_dict)
     own = model.state_dict()
     mismatched = [
         f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
@@ -82,7 +97,7 @@ def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, 
         if k in own and tuple(v.shape) != tuple(own[k].shape)
     ]
     if mismatched:
-        raise ValueError("shape mismatch: " + "; ".join(mismatched[:5]) + (" ..." if len(mismatched) > 5 else ""))
+        raise ValueError(f"{source}: shape mismatch: " + "; ".join(mismatched[:5]) + (" ..." if len(mismatched) > 5 else ""))
     missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state_dict if k not in own]
     if strict and (missing or unexpected):
@@ -91,7 +106,7 @@ def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, 
             parts.append(f"missing {len(missing)}: {_summarise(missing)}")
         if unexpected:
             parts.append(f"unexpected {len(unexpected)}: {_summarise(unexpected)}")
-        raise CheckpointMismatchError("checkpoint does not match the model; " + "; ".join(parts))
+        raise CheckpointMismatchError(f"{source}: checkpoint does not match the model; " + "; ".join(parts))
     if missing:
         logger.warning("missing %d keys (left as initialised): %s", len(missing), _summarise(missing))
     if unexpected:

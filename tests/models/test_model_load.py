@@ -70,6 +70,21 @@ def test_shape_mismatch_names_the_key():
         load_pretrain(Tiny(), weights)
 
 
+def test_mismatch_errors_name_the_file(tmp_path):
+    weights = _weights()
+    weights["conv.weight"] = torch.zeros(4, 3, 5, 5)
+    path = str(tmp_path / "wrong_shape.pth")
+    torch.save(weights, path)
+    with pytest.raises(ValueError, match=r"wrong_shape.pth: shape mismatch: conv.weight"):
+        load_pretrain(Tiny(), path)
+    weights = _weights()
+    weights["extra.weight"] = torch.zeros(1)
+    path = str(tmp_path / "extra_key.pth")
+    torch.save(weights, path)
+    with pytest.raises(CheckpointMismatchError, match=r"extra_key.pth: checkpoint does not match"):
+        load_pretrain(Tiny(), path, strict=True)
+
+
 def test_missing_and_unreadable_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.pth"):
         load_pretrain(Tiny(), str(tmp_path / "nope.pth"))

@@ -50,3 +50,20 @@ def test_vot_lt_results_load_from_the_longterm_layout(tmp_path):
     assert dataset.protocol == "vot_lt" and dataset["car"].absent.tolist() == [False, False, True, False]
     result, _ = evaluate_tracker(dataset, os.path.join(str(tmp_path / "results"), "tiny"))
     assert result.f_score == pytest.approx(2 / 3)  # the same toy as above, read from files
+
+
+def test_vot_lt_confidences_of_the_wrong_length_name_the_file(tmp_path):
+    import os
+
+    from toolkit.datasets import build_dataset
+    from toolkit.evaluation import evaluate_tracker
+    from toolkit.utils.results import ResultFormatError, write_rows, write_values
+
+    root = tmp_path / "data"
+    (root / "car").mkdir(parents=True)
+    (root / "car" / "groundtruth.txt").write_text("0,0,10,10\n" * 4)
+    out = tmp_path / "results" / "tiny" / "longterm" / "car"
+    write_rows(str(out / "car_001.txt"), [[1], [0, 0, 10, 10], [0, 0, 10, 10], [5, 0, 10, 10]])
+    write_values(str(out / "car_001_confidence.value"), [1.0, 0.9])  # two frames short
+    with pytest.raises(ResultFormatError, match="car_001_confidence.value: 2 confidences"):
+        evaluate_tracker(build_dataset("VOT2018-LT", str(root)), os.path.join(str(tmp_path / "results"), "tiny"))

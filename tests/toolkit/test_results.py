@@ -119,3 +119,21 @@ def test_write_rows_is_atomic_and_round_trips(tmp_path):
     write_rows(str(path), [[1], [1.5, 2.25, 3, 4], [2], [0]])
     assert path.read_text() == "1\n1.5000,2.2500,3.0000,4.0000\n2\n0\n"
     assert [p.name for p in path.parent.iterdir()] == ["v.txt"]  # no temporary left behind
+
+
+def test_atomic_write_keeps_the_old_file_and_leaves_nothing_on_error(tmp_path):
+    import os
+
+    from toolkit.utils.results import atomic_write_text
+
+    path = tmp_path / "baseline" / "car" / "car_001.txt"
+    old_umask = os.umask(0o022)
+    try:
+        atomic_write_text(str(path), "1\n")
+    finally:
+        os.umask(old_umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # the umask's mode, not a private temp file's 0600
+    with pytest.raises(TypeError):
+        atomic_write_text(str(path), None)  # fails inside the write
+    assert path.read_text() == "1\n"
+    assert os.listdir(path.parent) == ["car_001.txt"]

@@ -12,18 +12,12 @@ from typing import List
 
 from pysot.core.registry import DATASETS
 
-from .video import Dataset, Video, glob_dirs, list_images, json_or_native, read_annotation, read_flags
+from .video import Dataset, Video, json_or_native, list_images, read_annotation, read_flags, sequence_folders
 
 
 def _native_got(split_dir: str) -> List[Video]:
-    list_file = os.path.join(split_dir, "list.txt")
-    if os.path.isfile(list_file):
-        with open(list_file, "r", encoding="utf-8") as f:
-            folders = [os.path.join(split_dir, line.strip()) for line in f if line.strip()]
-    else:
-        folders = [d for d in glob_dirs(split_dir) if os.path.isfile(os.path.join(d, "groundtruth.txt"))]
     videos = []
-    for folder in folders:
+    for folder in sequence_folders(split_dir):
         gt = read_annotation(os.path.join(folder, "groundtruth.txt"))
         frames = list_images(folder)
         absent = read_flags(os.path.join(folder, "absence.label"), len(gt))

@@ -12,19 +12,11 @@ The metrics use every frame (see toolkit.evaluation.ope for why).
 from __future__ import annotations
 
 import os
-from typing import List, Optional
+from typing import List
 
 from pysot.core.registry import DATASETS
 
-from .video import Dataset, DatasetError, Video, list_images, json_or_native, read_annotation, read_flags
-
-
-def _test_names(root: str) -> Optional[List[str]]:
-    path = os.path.join(root, "testing_set.txt")
-    if not os.path.isfile(path):
-        return None
-    with open(path, "r", encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
+from .video import Dataset, DatasetError, Video, json_or_native, list_images, read_annotation, read_flags, read_name_list
 
 
 def _native_lasot(root: str, names: List[str]) -> List[Video]:
@@ -54,7 +46,7 @@ class LaSOT(Dataset):
 
     def __init__(self, root: str, name: str = "LaSOT") -> None:
         def native() -> List[Video]:
-            names = _test_names(root)
+            names = read_name_list(os.path.join(root, "testing_set.txt"))
             if names is None:
                 raise DatasetError(f"{name}: neither {name}.json nor testing_set.txt in {root}")
             return _native_lasot(root, names)

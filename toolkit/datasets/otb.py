@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence
 
 from pysot.core.registry import DATASETS
 
-from .video import Dataset, DatasetError, Video, find_json, glob_dirs, list_images, load_json_videos, read_annotation
+from .video import Dataset, DatasetError, Video, glob_dirs, json_or_native, list_images, read_annotation
 
 # Sequences whose annotated frames are a sub-range of the image folder (first, last; 1-based),
 # from the benchmark's sequence configuration.
@@ -77,9 +77,7 @@ class OTBDataset(Dataset):
     subset: Optional[Sequence[str]] = None
 
     def __init__(self, root: str, name: str = "OTB100") -> None:
-        json_path = find_json(root, [name, "OTB100", "OTB2015"])
-        image_root = os.path.dirname(json_path) if json_path else root
-        videos = load_json_videos(json_path, image_root) if json_path else _native_videos(root)
+        videos = json_or_native(root, [name, "OTB100", "OTB2015"], lambda: _native_videos(root))
         if self.subset is not None:
             by_name = {v.name: v for v in videos}
             missing = [n for n in self.subset if n not in by_name]

@@ -251,6 +251,23 @@ def glob_dirs(root: str, pattern: str = "*") -> List[str]:
     return sorted(d for d in glob.glob(os.path.join(root, pattern)) if os.path.isdir(d))
 
 
+def read_name_list(path: str) -> Optional[List[str]]:
+    """The non-blank lines of a sequence list (``list.txt``, ``testing_set.txt``), or None without the file."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, "r", encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def sequence_folders(root: str) -> List[str]:
+    """Sequence folders of a native release: in the order of ``root/list.txt`` when present,
+    else every sub-folder holding a ``groundtruth.txt``, sorted (VOT, GOT-10k)."""
+    names = read_name_list(os.path.join(root, "list.txt"))
+    if names is not None:
+        return [os.path.join(root, n) for n in names]
+    return [d for d in glob_dirs(root) if os.path.isfile(os.path.join(d, "groundtruth.txt"))]
+
+
 def json_or_native(root: str, json_names: Sequence[str], native: Callable[[], List[Video]]) -> List[Video]:
     """Videos from the pysot-style json when ``root`` has one (images relative to the
     json's folder), else from ``native()``, the benchmark's own folder layout."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from pysot.core.registry import DATASETS
 
-from .video import Dataset, Video, glob_dirs, list_images, json_or_native, read_annotation, read_flags
+from .video import Dataset, Video, json_or_native, list_images, read_annotation, read_flags, sequence_folders
 
 # VOT protocol constants per edition: EAO interval [low, high] of sequence lengths.
 VOT_EAO_INTERVALS: Dict[str, Tuple[int, int]] = {
@@ -34,15 +34,8 @@ VOT_EAO_INTERVALS: Dict[str, Tuple[int, int]] = {
 
 
 def _native_vot_videos(root: str) -> List[Video]:
-    list_file = os.path.join(root, "list.txt")
-    if os.path.isfile(list_file):
-        with open(list_file, "r", encoding="utf-8") as f:
-            names = [line.strip() for line in f if line.strip()]
-        folders = [os.path.join(root, n) for n in names]
-    else:
-        folders = [d for d in glob_dirs(root) if os.path.isfile(os.path.join(d, "groundtruth.txt"))]
     videos = []
-    for folder in folders:
+    for folder in sequence_folders(root):
         gt = read_annotation(os.path.join(folder, "groundtruth.txt"))
         frames = list_images(os.path.join(folder, "color")) or list_images(folder)
         n = len(gt)
@@ -61,8 +54,6 @@ class VOTDataset(Dataset):
     protocol = "vot"
     #: Frames excluded from accuracy after each (re-)initialisation.
     burnin = 10
-    #: Frames skipped after a failure before the tracker is re-initialised.
-    skip_after_failure = 5
 
     def __init__(self, root: str, name: str = "VOT2018") -> None:
         videos = json_or_native(root, [name], lambda: _native_vot_videos(root))

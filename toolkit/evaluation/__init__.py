@@ -67,8 +67,12 @@ def _load_lt(tracker_dir: str, dataset: Dataset) -> Dict[str, Tuple[np.ndarray, 
         if not os.path.isfile(conf_path):
             raise FileNotFoundError(f"{conf_path}: long-term results need per-frame confidences")
         conf = read_values(conf_path)
+        n = len(video.gt)
+        # The same tolerance as the boxes (align_boxes): one frame short or long, never more.
+        if abs(len(conf) - n) > 1:
+            raise ResultFormatError(f"{conf_path}: {len(conf)} confidences but the video has {n} frames")
         boxes = align_boxes(path, boxes, video.gt)
-        conf = np.concatenate([conf, np.full(max(0, len(video.gt) - len(conf)), np.nan)])[: len(video.gt)]
+        conf = np.concatenate([conf, np.full(max(0, n - len(conf)), np.nan)])[:n]
         out[video.name] = (boxes, conf)
     return out
 

@@ -27,13 +27,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from toolkit.utils.region import iou_xywh
+from toolkit.utils.region import iou_xywh, valid_gt_mask
 
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 21)
 PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)
 PRECISION_AT = 20.0
 NORM_PRECISION_THRESHOLDS = np.linspace(0.0, 0.5, 11)
 NORM_PRECISION_AT = 0.2
+_PRECISION_AT_INDEX = int(np.flatnonzero(PRECISION_THRESHOLDS == PRECISION_AT)[0])
 
 
 def _centres(boxes: np.ndarray) -> np.ndarray:
@@ -42,9 +43,7 @@ def _centres(boxes: np.ndarray) -> np.ndarray:
 
 def frame_ious(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """``[N]`` IoU per frame; -1 where the ground truth is no box (so it never counts as a hit)."""
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(gt).all(axis=1) & (gt[:, 2] > 0) & (gt[:, 3] > 0)
-    return np.where(valid, iou_xywh(gt, pred), -1.0)
+    return np.where(valid_gt_mask(gt), iou_xywh(gt, pred), -1.0)
 
 
 def frame_centre_errors(gt: np.ndarray, pred: np.ndarray, normalized: bool = False) -> np.ndarray:
@@ -102,8 +101,7 @@ class OPEResult:
 
     @property
     def precision_at_20(self) -> float:
-        idx = int(np.flatnonzero(PRECISION_THRESHOLDS == PRECISION_AT)[0])
-        return float(self.precision[:, idx].mean()) if len(self.videos) else float("nan")
+        return float(self.precision[:, _PRECISION_AT_INDEX].mean()) if len(self.videos) else float("nan")
 
     @property
     def norm_precision_auc(self) -> Optional[float]:
@@ -136,7 +134,7 @@ class OPEResult:
         return out
 
     def per_video(self) -> Dict[str, Dict[str, float]]:
-        idx = int(np.flatnonzero(PRECISION_THRESHOLDS == PRECISION_AT)[0])
+        idx = _PRECISION_AT_INDEX
         out = {}
         for i, name in enumerate(self.videos):
             row = {"success_auc": float(self.success[i].mean()), "precision": float(self.precision[i, idx])}

@@ -112,19 +112,6 @@ def eao_from_curve(curve: np.ndarray, interval: Tuple[int, int]) -> float:
 
 
 @dataclass
-class VOTRun:
-    """One repetition on one video, with per-frame overlaps computed."""
-
-    video: str
-    codes: np.ndarray
-    overlaps: np.ndarray
-
-    @property
-    def failures(self) -> int:
-        return int(np.sum(self.codes == VOT_FAILURE))
-
-
-@dataclass
 class VOTResult:
     tracker: str
     accuracy: float
@@ -174,7 +161,7 @@ def evaluate_vot(
             acc_sum += scored.sum() / len(reps)
             acc_count += len(scored) / len(reps)
             video_acc.append(scored.mean() if len(scored) else np.nan)
-            video_lost.append(int(np.sum(traj.codes == VOT_FAILURE)))
+            video_lost.append(len(traj.failures))
             rows, spans = run_fragments(traj.codes, ov, length)
             fragments.append(rows)
             spans_of.extend((name, s) for s in spans)

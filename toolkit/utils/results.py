@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import warnings
 from itertools import repeat
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
 
 from .region import iou_xywh
@@ -46,12 +46,13 @@ class ResultFormatError(ValueError):
     """A result file that cannot be used; the message names the file (and line)."""
 
 
-def _read_text(path: str) -> List[str]:
+def read_lines(path: str) -> List[str]:
+    """The lines of a text file without trailing blank lines (errors name the file)."""
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as f:
             text = f.read()
     except OSError as e:
-        raise ResultFormatError(f"{path}: cannot read result file: {e}") from e
+        raise ResultFormatError(f"{path}: cannot read the file: {e}") from e
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -70,12 +71,7 @@ def _parse_line(path: str, lineno: int, line: str) -> np.ndarray:
 
 def read_rows(path: str) -> List[np.ndarray]:
     """Every line of a result file as a float array (ragged: VOT mixes markers and regions)."""
-    return [_parse_line(path, i, line) for i, line in enumerate(_read_text(path), start=1)]
-
-
-def read_lines(path: str) -> List[str]:
-    """The lines of a text file without trailing blank lines (errors name the file)."""
-    return _read_text(path)
+    return [_parse_line(path, i, line) for i, line in enumerate(read_lines(path), start=1)]
 
 
 def _rows_to_boxes(path: str, rows: Sequence[np.ndarray]) -> np.ndarray:
@@ -118,7 +114,7 @@ def fast_matrix(lines: Sequence[str]) -> Optional[np.ndarray]:
 
 def read_boxes(path: str) -> np.ndarray:
     """``[N, 4]`` float64 ``x,y,w,h`` rows of a one-pass result file (NaN for missing boxes)."""
-    lines = _read_text(path)
+    lines = read_lines(path)
     matrix = fast_matrix(lines)
     if matrix is not None and matrix.shape[1] == 4:
         return matrix
@@ -278,19 +274,10 @@ def align_vot(traj: VOTTrajectory, num_frames: int) -> VOTTrajectory:
 
 # ---------------------------------------------------------------------- writing
 def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder + ``os.replace``,
+    """Write ``text`` to ``path`` atomically (:func:`pysot.utils.fileio.atomic_open`),
     so a crash never leaves a half-written result that a resumed run would skip."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 def _fmt(value: float) -> str:

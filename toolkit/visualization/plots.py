@@ -7,6 +7,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from pysot.utils.fileio import atomic_open
+
 from toolkit.evaluation.ope import NORM_PRECISION_THRESHOLDS, PRECISION_AT, PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, OPEResult
 from toolkit.evaluation.vot import VOTResult
 
@@ -21,10 +23,8 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> str:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp" + os.path.splitext(path)[1]
-    fig.savefig(tmp, dpi=150, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format=os.path.splitext(path)[1][1:], dpi=150, bbox_inches="tight")
     return path
 
 

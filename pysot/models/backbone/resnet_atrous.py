@@ -123,10 +123,9 @@ class ResNet(nn.Module):
                 projection = nn.Conv2d(self.inplanes, out_planes, kernel_size=1, bias=False)
             else:
                 # 3x3 projection, matching the block's first (strided or half-dilated) 3x3 conv.
-                shortcut_dilation = dilation // 2 if dilation > 1 else 1
-                shortcut_padding = shortcut_dilation if dilation > 1 else 0
-                projection = nn.Conv2d(self.inplanes, out_planes, kernel_size=3, stride=stride,
-                                       padding=shortcut_padding, dilation=shortcut_dilation, bias=False)
+                shortcut_dilation = max(1, dilation // 2)
+                projection = _conv3x3(self.inplanes, out_planes, stride, shortcut_dilation,
+                                      _block_padding(stride, shortcut_dilation))
             downsample = nn.Sequential(projection, nn.BatchNorm2d(out_planes))
         modules = [block(self.inplanes, planes, stride, downsample, dilation=dilation)]
         self.inplanes = out_planes

@@ -25,7 +25,12 @@ class SiameseHead(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must implement prepare_template")
 
     def match(self, template: Any, x_f: Any) -> HeadOutput:
-        """``(cls, loc)`` for the prepared template and search features; ``loc`` may be ``None``."""
+        """``(cls, loc)`` for the prepared template and search features; ``loc`` may be ``None``.
+
+        (The building blocks share this protocol with other outputs:
+        :class:`~pysot.models.head.rpn.DepthwiseXCorr` returns one map,
+        :class:`~pysot.models.head.mask.MaskCorr` ``(mask, correlation feature)``.)
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement match")
 
     def forward(self, z_f: Any, x_f: Any) -> HeadOutput:

@@ -27,9 +27,6 @@ class MaskCorr(DepthwiseXCorr):
         feature = self.correlate(kernel, x_f)
         return self.head(feature), feature
 
-    def forward(self, z_f: torch.Tensor, x_f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        return self.match(self.prepare_template(z_f), x_f)
-
 
 def _two_convs(in_channels: int, mid_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(

@@ -54,7 +54,7 @@ def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.S
     )
 
 
-class DepthwiseXCorr(nn.Module):
+class DepthwiseXCorr(SiameseHead):
     """3x3 conv+BN+ReLU on each branch, depthwise correlation, then a 1x1 head.
 
     ``conv_kernel``/``conv_search`` map ``in_channels`` -> ``hidden``; ``head`` is
@@ -83,9 +83,6 @@ class DepthwiseXCorr(nn.Module):
 
     def match(self, kernel: torch.Tensor, x_f: torch.Tensor) -> torch.Tensor:
         return self.head(self.correlate(kernel, x_f))
-
-    def forward(self, z_f: torch.Tensor, x_f: torch.Tensor) -> torch.Tensor:
-        return self.match(self.prepare_template(z_f), x_f)
 
 
 @HEADS.register("DepthwiseRPN")

@@ -1,0 +1,32 @@
+"""Atomic file writes: a reader, or a resumed run, never sees half a file."""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import IO, Iterator
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w", fsync: bool = False) -> Iterator[IO]:
+    """Write ``path`` through a temporary sibling ``<path>.tmp<pid>``, moved onto ``path``
+    (``os.replace``) when the block ends without an error.
+
+    On an error the temporary file is removed and ``path`` keeps its previous
+    content. The temporary name does not end like the final one, so a file left
+    behind by a killed process is never taken for a result (``*.txt``) or a
+    checkpoint. Text mode writes UTF-8; ``fsync`` flushes to disk before the move.
+    """
+    if "w" not in mode:
+        raise ValueError(f"atomic_open({path!r}): mode must write, got {mode!r}")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
