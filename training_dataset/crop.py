@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pysot.utils.crop import crop_like_siamfc
+from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.prepare")
@@ -186,12 +187,9 @@ class VideoAnno:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + ``os.replace`` (never half-written)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
+    """Write ``data`` to ``path`` so that it is never seen half-written."""
+    with atomic_open(path, "wb") as f:
         f.write(data)
-    os.replace(tmp, path)
 
 
 def _write_image(path: str, image: np.ndarray, params: Sequence[int] = ()) -> None:
