@@ -8,6 +8,8 @@ from pysot.config import get_cfg
 from pysot.core.config import CN
 from pysot.datasets.dataset import DatasetError, PairBuilder, SubDataset, build_train_dataset
 
+from mask_checks import assert_mask_covers_box
+
 
 def _cfg(paths, **dataset):
     cfg = get_cfg()
@@ -111,13 +113,7 @@ def test_mask_labels_follow_the_search_crop(tmp_path):
     ds = build_train_dataset(cfg, length=6)
     ds.search_aug.flip = 0.5
     for i in range(6):
-        s = ds[(0, i)]
-        m = s["label_mask"][0]
-        assert m.shape == (255, 255) and set(np.unique(m)) <= {-1.0, 1.0}
-        x1, y1, x2, y2 = s["bbox"]
-        ys, xs = np.nonzero(m > 0)
-        inside = (xs >= x1 - 2) & (xs <= x2 + 2) & (ys >= y1 - 2) & (ys <= y2 + 2)
-        assert inside.mean() > 0.98 and len(xs) > 0.3 * (x2 - x1) * (y2 - y1)
+        assert_mask_covers_box(ds[(0, i)], min_cover=0.3)
     os.remove(os.path.join(paths["root"], "synthetic_0000", "000000.00.m.png"))
     cfg.DATASET.SYN.NUM_USE = -1
     with pytest.raises(FileNotFoundError, match="000000.00.m.png"):
