@@ -6,13 +6,18 @@ import torch.nn.functional as F
 from pysot.core.xcorr import xcorr_depthwise, xcorr_depthwise_naive, xcorr_fast, xcorr_slow
 
 
-def test_up_channel_fast_matches_slow_with_batch():
+@pytest.mark.parametrize("batched, reference, x_shape, kernel_shape, out_shape", [
+    # UP-channel: 5 kernels of 8 channels packed into 40 -> 5 output maps
+    (xcorr_fast, xcorr_slow, (3, 8, 13, 11), (3, 8 * 5, 4, 3), (3, 5, 10, 9)),
+    (xcorr_depthwise, xcorr_depthwise_naive, (4, 6, 12, 10), (4, 6, 5, 3), (4, 6, 8, 8)),
+], ids=["up_channel", "depthwise"])
+def test_batched_matches_loop_reference(batched, reference, x_shape, kernel_shape, out_shape):
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(3, 8, 13, 11, generator=gen)
-    kernel = torch.randn(3, 8 * 5, 4, 3, generator=gen)
-    slow = xcorr_slow(x, kernel)
-    assert slow.shape == (3, 5, 10, 9)
-    torch.testing.assert_close(xcorr_fast(x, kernel), slow, rtol=1e-5, atol=1e-5)
+    x = torch.randn(*x_shape, generator=gen)
+    kernel = torch.randn(*kernel_shape, generator=gen)
+    expected = reference(x, kernel)
+    assert expected.shape == out_shape
+    torch.testing.assert_close(batched(x, kernel), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_up_channel_kernel_layout_is_k_major():
@@ -22,15 +27,6 @@ def test_up_channel_kernel_layout_is_k_major():
     kernel = torch.randn(1, 4 * 2, 3, 3, generator=gen)
     second = F.conv2d(x, kernel[:, 4:8])
     torch.testing.assert_close(xcorr_fast(x, kernel)[:, 1:2], second, rtol=1e-5, atol=1e-5)
-
-
-def test_depthwise_matches_naive_with_batch():
-    gen = torch.Generator().manual_seed(2)
-    x = torch.randn(4, 6, 12, 10, generator=gen)
-    kernel = torch.randn(4, 6, 5, 3, generator=gen)
-    naive = xcorr_depthwise_naive(x, kernel)
-    assert naive.shape == (4, 6, 8, 8)
-    torch.testing.assert_close(xcorr_depthwise(x, kernel), naive, rtol=1e-5, atol=1e-5)
 
 
 def test_depthwise_item_only_sees_its_own_template():
