@@ -10,8 +10,14 @@ correlation is one launch without the batch-into-groups reshapes and cuDNN's
 per-group setup. :mod:`pysot.models.fast` times it against the cuDNN grouped
 convolution per shape and uses it only where it wins. Importing this module
 never fails: without Triton or a GPU, :func:`available` is False.
+
+With ``TRITON_INTERPRET=1`` in the environment before this module is imported,
+Triton's interpreter runs the same kernel on CPU tensors (slowly): that is how
+the tests check the kernel on machines without a GPU.
 """
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -27,9 +33,14 @@ __all__ = ["available", "xcorr_depthwise_triton"]
 BLOCK = 256
 
 
+def interpreted() -> bool:
+    """True when Triton runs kernels in its CPU interpreter (``TRITON_INTERPRET=1``)."""
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
 def available() -> bool:
-    """True when Triton is importable and a CUDA GPU is present."""
-    return triton is not None and torch.cuda.is_available()
+    """True when Triton is importable and can run the kernel (a CUDA GPU, or its interpreter)."""
+    return triton is not None and (torch.cuda.is_available() or interpreted())
 
 
 if triton is not None:
@@ -61,8 +72,9 @@ def xcorr_depthwise_triton(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tenso
     if x.dim() != 4 or kernel.dim() != 4 or x.shape[:2] != kernel.shape[:2]:
         raise ValueError(f"xcorr_depthwise_triton: expected [B, C, H, W] search and [B, C, h, w] kernel with "
                          f"equal B and C, got {tuple(x.shape)} and {tuple(kernel.shape)}")
-    if not (x.is_cuda and kernel.is_cuda):
-        raise ValueError("xcorr_depthwise_triton: both tensors must be on a CUDA device")
+    if x.device != kernel.device or not (x.is_cuda or interpreted()):
+        raise ValueError(f"xcorr_depthwise_triton: both tensors must be on the same CUDA device, got "
+                         f"{x.device} and {kernel.device}")
     batch, channels, x_h, x_w = x.shape
     k_h, k_w = kernel.shape[2:]
     out_h, out_w = x_h - k_h + 1, x_w - k_w + 1

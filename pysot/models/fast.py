@@ -337,6 +337,9 @@ class FastModel(nn.Module):
         self.amp_dtype = amp_dtype
         self.cuda_graph = bool(cuda_graph) and self.device.type == "cuda" and not self.has_mask
         self._graphs: Dict[Tuple[Tuple[int, ...], torch.dtype], _CapturedStep] = {}
+        # Under autocast the cached template state is in reduced precision; a float32 redo of a
+        # frame (after an overflow) must rebuild it from the template crop itself.
+        self._template_input: Optional[torch.Tensor] = None
 
     @property
     def has_mask(self) -> bool:
@@ -351,7 +354,8 @@ class FastModel(nn.Module):
     def _autocast(self):
         if self.amp_dtype is None:
             return torch.autocast(self.device.type, enabled=False)
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+        # No cast cache: a cached cast made during a CUDA-graph capture would outlive the capture.
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, cache_enabled=False)
 
     @staticmethod
     def _as_float(outputs: Outputs) -> Outputs:
@@ -361,7 +365,10 @@ class FastModel(nn.Module):
         """Cache the template branch of ``z`` ``[B, 3, 127, 127]`` (raw 0..255 BGR)."""
         with torch.inference_mode(), self._autocast():
             previous = getattr(self.model, "_template_state", None)
-            self.model.template(self._prepare(z))
+            z = self._prepare(z)
+            self.model.template(z)
+            if self.amp_dtype is not None:
+                self._template_input = z.clone()
             if self._graphs:
                 # Captured graphs read the template state from fixed addresses: refresh it in place.
                 if previous is not None and _copy_tree_(previous, self.model._template_state):
@@ -392,11 +399,31 @@ class FastModel(nn.Module):
                 # A reduced-precision overflow must never become a NaN box: redo this frame in float32.
                 logger.warning("non-finite outputs under %s autocast; this frame is recomputed in float32",
                                self.amp_dtype)
-                outputs = self._as_float(self.model.track(x))
+                outputs = self._float32_track(x)
             return outputs
+
+    def _float32_track(self, x: torch.Tensor) -> Outputs:
+        """``track(x)`` in float32 from a float32 template state, leaving the cached state as it was."""
+        cached = self.model._template_state
+        try:
+            with torch.autocast(self.device.type, enabled=False):
+                if self._template_input is not None:
+                    self.model.template(self._template_input)
+                return self._as_float(self.model.track(x))
+        finally:
+            # Captured graphs and later frames keep using the reduced-precision state at its addresses.
+            self.model._template_state = cached
 
     def _capture(self, x: torch.Tensor) -> _CapturedStep:
         static_input = x.clone()
+        graph, static_outputs = self._record_graph(static_input)
+        step = _CapturedStep(graph, static_input, static_outputs)
+        self._graphs[(tuple(x.shape), x.dtype)] = step
+        logger.info("captured a CUDA graph of track() for input %s", tuple(x.shape))
+        return step
+
+    def _record_graph(self, static_input: torch.Tensor) -> Tuple["torch.cuda.CUDAGraph", Outputs]:
+        """A CUDA graph of ``_eager_track(static_input)`` and the outputs its replays overwrite."""
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
@@ -406,10 +433,7 @@ class FastModel(nn.Module):
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
             static_outputs = self._eager_track(static_input)
-        step = _CapturedStep(graph, static_input, static_outputs)
-        self._graphs[(tuple(x.shape), x.dtype)] = step
-        logger.info("captured a CUDA graph of track() for input %s", tuple(x.shape))
-        return step
+        return graph, static_outputs
 
     def mask_refine(self, pos: Tuple[int, int]) -> torch.Tensor:
         """Refined mask logits ``[B, 127*127]`` (SiamMask); see ModelBuilder.mask_refine."""

@@ -223,3 +223,20 @@ def test_bf16_autocast_stays_close_and_finite():
         assert within(out[key].numpy(), fx[key], rel=5e-2) <= 1.0, key
     with pytest.raises(ValueError, match="fp16"):
         optimize_for_inference(model, "cpu", amp="fp16")
+
+
+def test_autocast_overflow_frame_is_redone_in_float32(monkeypatch):
+    """A non-finite reduced-precision frame is recomputed from a float32 template state: the fixture's
+    float32 outputs, and the cached bf16 state (read by captured graphs) is left in place."""
+    cfg, model, fx = fixture_cfg_and_model("siamrpn_alex_dwxcorr")
+    fast = optimize_for_inference(model, "cpu", amp="bf16", search_size=cfg.TRACK.INSTANCE_SIZE)
+    fast.template(torch.from_numpy(fx["z"]))
+    cached = fast.model._template_state
+    overflowed = {"cls": torch.full((1, 10, 17, 17), float("inf")), "loc": torch.zeros(1, 20, 17, 17)}
+    monkeypatch.setattr(fast, "_eager_track", lambda x: overflowed)
+    out = fast.track(torch.from_numpy(fx["x"]))
+    for key in ("cls", "loc"):
+        assert out[key].dtype == torch.float32
+        assert within(out[key].numpy(), fx[key]) <= 1.0, key
+    assert fast.model._template_state is cached
+    assert {t.dtype for t in cached["rpn"] if isinstance(t, torch.Tensor)} == {torch.bfloat16}
