@@ -33,7 +33,9 @@ def _check_pair(x: torch.Tensor, kernel: torch.Tensor, name: str) -> None:
 
 def _up_channel_kernels(x: torch.Tensor, kernel: torch.Tensor) -> int:
     """Number ``K`` of C-channel kernels packed in ``kernel``'s channel axis."""
-    channels = x.size(1)
+    # int(): a constant when traced for ONNX (the channel count is fixed by the network), so the
+    # correlation weight keeps a static shape even when the search side is a dynamic axis.
+    channels = int(x.size(1))
     if kernel.size(1) % channels:
         raise ValueError(
             f"xcorr: kernel channels {kernel.size(1)} are not a multiple of search channels {channels}"
@@ -63,11 +65,13 @@ def xcorr_slow(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 def xcorr_fast(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """UP-channel correlation as one grouped convolution; same contract as :func:`xcorr_slow`."""
     _check_pair(x, kernel, "xcorr_fast")
-    batch, channels = x.size(0), x.size(1)
     num_kernels = _up_channel_kernels(x, kernel)
+    # Sizes from the kernel and flatten/unflatten for the search: an ONNX export with a dynamic
+    # search side then keeps the correlation weight's shape static, as its Conv needs.
+    batch, channels = kernel.size(0), kernel.size(1) // num_kernels
     weight = kernel.reshape(batch * num_kernels, channels, kernel.size(2), kernel.size(3))
-    out = F.conv2d(x.reshape(1, batch * channels, x.size(2), x.size(3)), weight, groups=batch)
-    return out.reshape(batch, num_kernels, out.size(2), out.size(3))
+    out = F.conv2d(x.flatten(0, 1).unsqueeze(0), weight, groups=batch)
+    return out.squeeze(0).unflatten(0, (batch, num_kernels))
 
 
 def xcorr_depthwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

@@ -11,13 +11,16 @@ initializers. The split makes them data:
   weight ``W`` is a graph tensor computed from the template inputs (batch
   folded into channels: ``groups = B * C``), so no weight is static.
 
-Both graphs have a fixed batch ``B`` and search size ``S`` (the correlation's
-``group`` attribute depends on ``B``); export one pair per setting you deploy.
+Both graphs have a fixed batch ``B`` (the correlation's ``group`` attribute
+depends on it): export one pair per batch size you deploy. The track graph's
+search side ``S`` is dynamic by default (axes ``S``/``H``/``W``), so one graph
+serves the short-term 255, the long-term 831 and DaSiamRPN's growing regions.
 The SiamMask refine step (a crop at a data-dependent cell) is not exported.
 Inputs are raw 0..255 BGR float32, exactly as for ``model.template``/``model.track``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -76,6 +79,25 @@ def _inner(model: nn.Module) -> nn.Module:
     return model.model if isinstance(model, FastModel) else model
 
 
+@contextlib.contextmanager
+def _evaluating(model: nn.Module):
+    """``model`` in eval mode for the block; its train/eval flags and cached template restored after.
+
+    The exporter restores the train flag of the module it is given, and a new wrapper module
+    is in training mode: without this the caller's model would leave in training mode (batch
+    statistics in every BatchNorm) with its template cache replaced by the example's.
+    """
+    modes = {m: m.training for m in model.modules()}
+    state = getattr(model, "_template_state", None)
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes.items():
+            m.training = training
+        model._template_state = state
+
+
 class TemplateGraph(nn.Module):
     """``z`` ``[B, 3, 127, 127]`` -> tuple of template-cache tensors (see the module docstring)."""
 
@@ -107,71 +129,80 @@ class TrackGraph(nn.Module):
 
 
 def _export(module: nn.Module, args: Tuple[torch.Tensor, ...], path: str, input_names: List[str],
-            output_names: List[str], opset: int) -> None:
+            output_names: List[str], opset: int, dynamic_axes: Optional[Dict[str, Dict[int, str]]] = None) -> None:
     with atomic_open(path, "wb") as f, warnings.catch_warnings():
-        # Shape checks in the correlation become constants: intended, the graph has fixed sizes.
+        # Shape checks in the correlation become constants: intended, the batch is fixed.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         # The TorchScript-based exporter: it needs no extra package and handles the
         # runtime-weight convolutions; the graph is small enough to trace.
-        torch.onnx.export(module, args, f, input_names=input_names, output_names=output_names,
-                          opset_version=opset, dynamo=False, do_constant_folding=True)
+        torch.onnx.export(module.eval(), args, f, input_names=input_names, output_names=output_names,
+                          opset_version=opset, dynamo=False, do_constant_folding=True, dynamic_axes=dynamic_axes)
 
 
 def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, template_size: int = 127,
-                batch: int = 1, opset: int = 17) -> Dict[str, Any]:
+                batch: int = 1, opset: int = 17, dynamic_search: bool = True) -> Dict[str, Any]:
     """Write ``<out_prefix>_template.onnx`` and ``<out_prefix>_track.onnx`` (+ ``<out_prefix>.json``).
 
     Args:
-        model: a built model (CPU, float32) or its FastModel; evaluated in eval mode.
+        model: a built model (CPU, float32) or its FastModel; traced in eval mode, and left
+            as it was (mode and cached template).
         out_prefix: path prefix of the written files.
-        search_size: ``S`` of the track graph (``cfg.TRACK.INSTANCE_SIZE``).
+        search_size: ``S`` of the example crop the track graph is traced with (``cfg.TRACK.INSTANCE_SIZE``).
         batch: fixed batch size ``B`` of both graphs.
+        dynamic_search: let the track graph take any search side (else only ``search_size``).
     Returns:
         ``{"template": path, "track": path, "meta": path, "template_outputs": names, "track_outputs": names}``.
     """
-    inner = _inner(model).eval()
+    inner = _inner(model)
     if model_device(inner).type != "cpu":
         raise ValueError("export_onnx: move the model to the CPU first (model.to('cpu'))")
     if batch < 1:
         raise ValueError(f"export_onnx: batch must be >= 1, got {batch}")
     z = torch.rand(batch, 3, template_size, template_size) * 255
     x = torch.rand(batch, 3, search_size, search_size) * 255
-    with torch.no_grad():
-        inner.template(z)
-        template_leaves, spec = _flatten(inner._template_state)
-    template_names = [f"t{i}" for i in range(len(template_leaves))]
-    track = TrackGraph(inner, spec)
     paths = {"template": out_prefix + "_template.onnx", "track": out_prefix + "_track.onnx",
              "meta": out_prefix + ".json"}
-    with torch.no_grad():
+    with _evaluating(inner), torch.no_grad():
+        inner.template(z)
+        template_leaves, spec = _flatten(inner._template_state)
+        template_names = [f"t{i}" for i in range(len(template_leaves))]
+        track = TrackGraph(inner, spec)
+        dynamic_axes = None
+        if dynamic_search:
+            dynamic_axes = {"x": {2: "S", 3: "S"}, **{k: {2: "H", 3: "W"} for k in track.output_keys}}
         _export(TemplateGraph(inner), (z,), paths["template"], ["z"], template_names, opset)
-        _export(track, (x, *template_leaves), paths["track"], ["x"] + template_names, track.output_keys, opset)
+        _export(track, (x, *template_leaves), paths["track"], ["x"] + template_names, track.output_keys, opset,
+                dynamic_axes)
     meta = {"batch": batch, "template_size": template_size, "search_size": search_size,
+            "dynamic_search": bool(dynamic_search),
             "template_outputs": template_names, "track_inputs": ["x"] + template_names,
             "track_outputs": track.output_keys, "input_format": "raw 0..255 BGR float32, NCHW"}
     with atomic_open(paths["meta"]) as f:
         json.dump(meta, f, indent=2)
-    logger.info("wrote %s and %s (batch %d, search %d)", paths["template"], paths["track"], batch, search_size)
+    logger.info("wrote %s and %s (batch %d, search %s)", paths["template"], paths["track"], batch,
+                "any" if dynamic_search else search_size)
     return dict(paths, template_outputs=template_names, track_outputs=track.output_keys)
 
 
 def verify_onnx(model: nn.Module, exported: Dict[str, Any], seed: int = 0,
-                z: Optional[torch.Tensor] = None, x: Optional[torch.Tensor] = None) -> Dict[str, float]:
+                z: Optional[torch.Tensor] = None, x: Optional[torch.Tensor] = None,
+                search_size: Optional[int] = None) -> Dict[str, float]:
     """Run both graphs with onnxruntime (CPU) and compare with PyTorch.
 
     Returns ``{output name: max |onnx - torch| / max(1, max |torch|)}`` for the
-    track outputs. ``z``/``x`` default to random crops of the exported sizes.
+    track outputs. ``z``/``x`` default to random crops of the exported sizes
+    (``x`` of side ``search_size`` if given, for a dynamic-search graph).
     """
     import onnxruntime as ort
 
     with open(exported["meta"]) as f:
         meta = json.load(f)
     g = torch.Generator().manual_seed(seed)
-    b, tz, sx = meta["batch"], meta["template_size"], meta["search_size"]
+    b, tz, sx = meta["batch"], meta["template_size"], search_size or meta["search_size"]
     z = torch.rand(b, 3, tz, tz, generator=g) * 255 if z is None else z
     x = torch.rand(b, 3, sx, sx, generator=g) * 255 if x is None else x
-    inner = _inner(model).eval()
-    with torch.no_grad():
+    inner = _inner(model)
+    with _evaluating(inner), torch.no_grad():
         inner.template(z)
         reference = inner.track(x)
     options = ort.SessionOptions()

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pysot.models.export import export_onnx, verify_onnx
+from parity import within
 from pysot.models.fast import optimize_for_inference
 from tracker.tracker_helpers import dasiamrpn_cfg_and_model, fixture_cfg_and_model
 
@@ -41,8 +42,44 @@ def test_up_channel_export_batched_and_folded(tmp_path):
     cfg, model, _ = dasiamrpn_cfg_and_model("dasiamrpn_vot")
     fast = optimize_for_inference(model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE)
     exported = export_onnx(fast, str(tmp_path / "das"), search_size=cfg.TRACK.INSTANCE_SIZE, batch=2)
-    errors = verify_onnx(model, exported)
-    assert max(errors.values()) <= REL_TOL, errors
+    # One graph for DaSiamRPN's 271 search, its 287 small-target search and a grown region.
+    for size in (271, 287, 335):
+        errors = verify_onnx(model, exported, search_size=size)
+        assert max(errors.values()) <= REL_TOL, (size, errors)
+
+
+def test_dynamic_and_static_search_sizes(tmp_path):
+    import onnxruntime as ort
+
+    cfg, model, _ = fixture_cfg_and_model("siamrpn_r50_l234_dwxcorr")
+    exported = export_onnx(model, str(tmp_path / "r50"), search_size=255)
+    for size in (255, 351):  # the short-term crop and a larger (long-term style) one
+        errors = verify_onnx(model, exported, search_size=size)
+        assert max(errors.values()) <= REL_TOL, (size, errors)
+    static = export_onnx(model, str(tmp_path / "r50s"), search_size=255, dynamic_search=False)
+    assert verify_onnx(model, static)["cls"] <= REL_TOL
+    with pytest.raises(Exception, match="(?i)dimension|shape"):
+        verify_onnx(model, static, search_size=287)
+    assert json.load(open(static["meta"]))["dynamic_search"] is False
+    assert ort  # the static graph's refusal above came from onnxruntime's shape check
+
+
+def test_export_leaves_the_model_as_it_was(tmp_path):
+    """The exporter restores the train flag of the wrapper it traces (a fresh module, in training
+    mode): the caller's model must not come back with BatchNorm in batch-statistics mode."""
+    cfg, model, fx = fixture_cfg_and_model("siamrpn_alex_dwxcorr")
+    z, x = torch.from_numpy(fx["z"]), torch.from_numpy(fx["x"])
+    with torch.no_grad():
+        model.template(z)
+    cached = model._template_state
+    exported = export_onnx(model, str(tmp_path / "alex"), search_size=cfg.TRACK.INSTANCE_SIZE)
+    verify_onnx(model, exported)
+    assert not any(m.training for m in model.modules())
+    assert model._template_state is cached
+    with torch.no_grad():
+        out = model.track(x)
+    for key in ("cls", "loc"):
+        assert within(out[key].numpy(), fx[key]) <= 1.0, key
 
 
 def test_wrong_export_is_detected(tmp_path):
@@ -72,6 +109,7 @@ def _tool():
 def test_export_tool(tmp_path, capsys):
     config = os.path.join(REPO, "experiments", "siamrpn_alex_dwxcorr", "config.yaml")
     assert _tool().main(["--config", config, "--output", str(tmp_path / "a"), "--fold-bn"]) == 0
-    assert "onnxruntime vs PyTorch" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "onnxruntime vs PyTorch at search 287" in out and "at search 351" in out
     assert _tool().main(["--config", config, "--snapshot", str(tmp_path / "missing.pth"),
                          "--output", str(tmp_path / "b")]) == 2
