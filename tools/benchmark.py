@@ -4,6 +4,7 @@ throughput, training-data pairs/s and tools/test.py worker scaling; writes JSON.
 
     python tools/benchmark.py --json benchmark.json \\
         [--configs siamrpn_alex_dwxcorr siamrpn_r50_l234_dwxcorr] [--device cpu cuda] [--iters 7]
+        [--amp bf16 --batch-sizes 1 16 64]
 
 Method: docs/speed.md (interleaved rounds, medians, median of per-round ratios).
 Weights are random: speed does not depend on their values.
@@ -35,6 +36,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers-videos", type=int, default=4, help="synthetic videos of the workers check")
     p.add_argument("--workers-frames", type=int, default=60, help="frames per synthetic video")
     p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto", help="fast path layout")
+    p.add_argument("--amp", choices=["none", "bf16", "fp16"], default="none",
+                   help="fast path autocast (not parity-exact; fp16 on CUDA only): batched fp16/bf16 figures")
     p.add_argument("--json", default="", help="write the results here")
     return p.parse_args(argv)
 
@@ -59,10 +62,15 @@ def main(argv=None) -> int:
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     if "cuda" in devices and not torch.cuda.is_available():
         raise SystemExit("error: --device cuda: no CUDA GPU is available")
+    if args.amp == "fp16" and "cpu" in devices:
+        raise SystemExit("error: --amp fp16 is for CUDA only (use --amp bf16 on the CPU, or --device cuda)")
     configs = [resolve_config(c) for c in args.configs]
     fast_kwargs = {} if args.channels_last == "auto" else {"channels_last": args.channels_last == "on"}
+    if args.amp != "none":
+        fast_kwargs["amp"] = args.amp
     report = {"machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
                           "threads": torch.get_num_threads(), "load_avg": list(os.getloadavg())},
+              "fast_path": {"amp": args.amp, "channels_last": args.channels_last},
               "devices": {}}
     for name in devices:
         device = torch.device(name)
@@ -83,7 +91,8 @@ def main(argv=None) -> int:
                   f"({r['plain']['peak_fraction']:.0%} of peak) | fast {r['fast']['fps']:.2f} fps "
                   f"({r['fast']['peak_fraction']:.0%}) | speed-up x{r['speedup_median']:.3f} | "
                   f"parity {r['parity_max_rel_err']:.1e} | batched " +
-                  ", ".join(f"N={n}: {b['target_frames_per_s']:.2f} target-frames/s" for n, b in r["batched"].items()))
+                  ", ".join(f"N={n}: {b['target_frames_per_s']:.2f} target-frames/s "
+                            f"(network alone {b['network_target_frames_per_s']:.2f})" for n, b in r["batched"].items()))
         report["devices"][name] = entry
     if args.pipeline_pairs > 0:
         report["data_pipeline"] = bench.data_pipeline_pairs_per_second(args.pipeline_pairs)

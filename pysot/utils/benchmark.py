@@ -114,8 +114,11 @@ def benchmark_experiment(config: str, device: torch.device, warmup: int = 3, rou
     """Plain vs fast tracker on one experiment (synthetic weights: speed does not depend on values).
 
     Returns FLOPs per frame, plain / fast timings with FLOP/s and peak fraction,
-    the median speed-up, the largest relative output difference (parity), and
-    batched :class:`~pysot.tracker.MultiTracker` throughput per batch size.
+    the median speed-up, the largest relative output difference (parity), and per
+    batch size N: :class:`~pysot.tracker.MultiTracker` throughput (whole steps: N crops on
+    the host, one batched forward, N post-processings) and the network's alone
+    (``network_target_frames_per_s``: ``track`` on ``[N, 3, S, S]`` already on the device),
+    which shows how much of a GPU step the host-side crops take.
     """
     from pysot.core.config import load_cfg
     from pysot.models import build_model
@@ -156,6 +159,9 @@ def benchmark_experiment(config: str, device: torch.device, warmup: int = 3, rou
     for n in batch_sizes:
         if n < 1:
             raise ValueError(f"batch sizes must be >= 1, got {n}")
+        xb = (torch.rand(n, 3, size, size, generator=g) * 255).to(device)
+        fast_model.template(z.expand(n, -1, -1, -1).contiguous())
+        network = interleaved_times({"net": lambda i: fast_model.track(xb)}, 1, batch_rounds, device)["net"]
         clip, boxes = _clip(batch_rounds + 2, seed=2)
         # N boxes spread around the target: every target keeps its own state.
         offsets = np.linspace(-40, 40, n)
@@ -164,7 +170,8 @@ def benchmark_experiment(config: str, device: torch.device, warmup: int = 3, rou
         multi.init(clip[0], [[x + d, y - d / 2, w, h] for d in offsets])
         batched = interleaved_times({"multi": lambda i: multi.track(clip[1 + i])}, 1, batch_rounds, device)
         result["batched"][str(n)] = dict(_summary(batched["multi"], flops, peak_gflops, targets=n),
-                                         target_frames_per_s=n / float(statistics.median(batched["multi"])))
+                                         target_frames_per_s=n / float(statistics.median(batched["multi"])),
+                                         network_target_frames_per_s=n / float(statistics.median(network)))
     return result
 
 

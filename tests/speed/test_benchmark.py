@@ -51,9 +51,22 @@ def test_benchmark_tool_smoke(tmp_path, capsys):
     for path in ("plain", "fast"):
         assert exp[path]["fps"] > 0 and 0 < exp[path]["peak_fraction"]
     assert set(exp["batched"]) == {"1", "2"} and exp["batched"]["2"]["target_frames_per_s"] > 0
+    assert exp["batched"]["2"]["network_target_frames_per_s"] > 0
     assert report["data_pipeline"]["pairs_per_s"] > 0
     assert {"1", "2"} <= set(report["test_workers"]["runs"])
     assert "speed-up" in capsys.readouterr().out
+
+
+def test_benchmark_tool_bf16_fast_path(tmp_path):
+    out = tmp_path / "bench.json"
+    assert _tool().main(["--configs", "siamrpn_alex_tiny", "--device", "cpu", "--iters", "1", "--warmup", "0",
+                         "--batch-sizes", "2", "--batch-iters", "1", "--peak-size", "128", "--amp", "bf16",
+                         "--pipeline-pairs", "0", "--workers", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    exp = report["devices"]["cpu"]["experiments"]["siamrpn_alex_tiny"]
+    assert report["fast_path"]["amp"] == "bf16"
+    # bf16 is not parity-exact, but close: a float32 fast path would be below 1e-4.
+    assert 1e-4 < exp["parity_max_rel_err"] < 0.1
 
 
 def test_benchmark_tool_rejects_unknown_config():
