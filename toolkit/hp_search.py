@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import multiprocessing as mp
 import os
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pysot.utils.log import get_logger
+from toolkit.cli import ignore_sigint_in_worker
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
 from toolkit.report import COLUMNS, columns_for, rank_key
@@ -25,6 +27,8 @@ logger = get_logger("toolkit.hp_search")
 
 # Search ranges of a random search (uniform), the usual span of the SiamRPN family.
 RANDOM_RANGES = {"penalty_k": (0.0, 0.5), "window_influence": (0.1, 0.65), "lr": (0.1, 0.8)}
+# Searched config keys and the tracker keyword each one becomes.
+SEARCHED_KEYS = {"TRACK.PENALTY_K": "penalty_k", "TRACK.WINDOW_INFLUENCE": "window_influence", "TRACK.LR": "lr"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,19 @@ class Setting:
         return out
 
 
+def check_searchable(cfg) -> None:
+    """Raise ``ValueError`` when ``cfg.TRACK.TYPE`` ignores a searched parameter (SiamFC has no
+    PENALTY_K or LR: every setting would track identically)."""
+    import pysot.tracker  # noqa: F401  (registers the trackers)
+    from pysot.core.registry import TRACKERS
+
+    used = TRACKERS.get(cfg.TRACK.TYPE).config_kwargs(cfg)
+    unused = [key for key, kwarg in SEARCHED_KEYS.items() if kwarg not in used]
+    if unused:
+        raise ValueError(f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE {cfg.TRACK.TYPE} does not use "
+                         f"{', '.join(unused)}; the search is for the SiamRPN family of trackers")
+
+
 def grid_settings(penalty_k: Sequence[float], window_influence: Sequence[float], lr: Sequence[float],
                   instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
     """Every combination of the given values."""
@@ -65,11 +82,16 @@ def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[in
     return out
 
 
-def _run_setting(args: Tuple[TrackerSpec, Setting, str, str, str, str]) -> Tuple[Setting, Dict[str, float]]:
+def _worker_init() -> None:
     import torch
 
+    ignore_sigint_in_worker()
+    torch.set_num_threads(1)  # one setting per core; a single in-process run keeps every thread
+    get_logger().setLevel(logging.WARNING)  # info lines would print through the parent's progress bar
+
+
+def _run_setting(args: Tuple[TrackerSpec, Setting, str, str, str, str]) -> Tuple[Setting, Dict[str, float]]:
     spec, setting, dataset_name, dataset_root, results_root, tracker = args
-    torch.set_num_threads(1)
     out_dir = os.path.join(results_root, dataset_name, setting.name(tracker))
     run_spec = dataclasses.replace(spec, opts=list(spec.opts) + setting.opts())
     run_benchmark(run_spec, dataset_name, dataset_root, out_dir, workers=1, progress=False)
@@ -97,7 +119,7 @@ def search(
             outputs = map(_run_setting, jobs)
             pool = None
         else:
-            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)))
+            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_worker_init)
             outputs = pool.imap_unordered(_run_setting, jobs)
         try:
             for setting, summary in outputs:
@@ -105,6 +127,10 @@ def search(
                 key = columns_for(summary, protocol)[0][0]
                 bar.set_postfix_str(f"{setting.name(tracker)} {key} {summary[key]:.3f}")
                 bar.update(1)
+        except BaseException:  # Ctrl-C or an error: the workers ignore SIGINT, so stop them here
+            if pool is not None:
+                pool.terminate()
+            raise
         finally:
             if pool is not None:
                 pool.close()
@@ -113,4 +139,5 @@ def search(
     return scored, protocol
 
 
-__all__ = ["COLUMNS", "RANDOM_RANGES", "Setting", "grid_settings", "random_settings", "search"]
+__all__ = ["COLUMNS", "RANDOM_RANGES", "SEARCHED_KEYS", "Setting", "check_searchable", "grid_settings",
+           "random_settings", "search"]

@@ -45,9 +45,13 @@ def columns_for(summary: Dict[str, float], protocol: str) -> List[Tuple[str, str
 
 
 def rank_key(summary: Dict[str, float], protocol: str) -> float:
-    """Sort key that puts the best result first: the protocol's first column, negated when higher is better."""
+    """Sort key that puts the best result first: the protocol's first column, negated when higher is
+    better; an undefined (NaN) score ranks last (e.g. EAO of videos shorter than its interval)."""
     key, _, higher = columns_for(summary, protocol)[0]
-    return -summary[key] if higher else summary[key]
+    value = summary[key]
+    if math.isnan(value):
+        return math.inf
+    return -value if higher else value
 
 
 def format_table(summaries: Dict[str, Dict[str, float]], protocol: str, title: str = "", color: bool = True) -> str:

@@ -18,6 +18,7 @@ spawned processes, one model per process, one torch thread each.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import time
@@ -28,7 +29,8 @@ import numpy as np
 
 from pysot.utils.bbox import polygon_to_xywh_axis_aligned
 from pysot.utils.log import get_logger
-from toolkit.datasets import Dataset, Video, build_dataset
+from toolkit.cli import ignore_sigint_in_worker
+from toolkit.datasets import Dataset, DatasetError, Video, build_dataset
 from toolkit.utils.region import region_overlaps
 from toolkit.utils.results import VOT_FAILURE, VOT_INIT, VOT_SKIP, write_rows, write_values
 
@@ -159,11 +161,18 @@ def track_vot(tracker, video: Video, skip: int = VOT_SKIP_FRAMES) -> Tuple[List[
 
 
 def run_video(tracker, video: Video, protocol: str, results_dir: str) -> Dict[str, float]:
-    """Track one video, write its result files atomically, return ``{"frames", "seconds", "fps"}``."""
+    """Track one video, write its result files atomically.
+
+    Returns ``{"frames": video length, "tracked": frames the tracker processed,
+    "seconds": time in init/track, "fps": tracked / seconds}``; VOT's skipped
+    frames after a failure are not processed, so they do not count for the speed.
+    """
     paths = result_paths(results_dir, protocol, video.name)
+    frames = tracked = video.num_frames
     if protocol == "vot":
         rows, spent = track_vot(tracker, video)
         write_rows(paths["boxes"], rows)
+        tracked = sum(1 for r in rows if r != [VOT_SKIP])
     else:
         boxes, scores, spent = track_one_pass(tracker, video)
         if protocol == "vot_lt":
@@ -171,8 +180,7 @@ def run_video(tracker, video: Video, protocol: str, results_dir: str) -> Dict[st
             write_values(paths["confidence"], np.concatenate([[1.0], scores[1:]]))
         else:
             write_rows(paths["boxes"], boxes)
-    frames = video.num_frames
-    return {"frames": frames, "seconds": spent, "fps": frames / spent if spent > 0 else float("inf")}
+    return {"frames": frames, "tracked": tracked, "seconds": spent, "fps": tracked / spent if spent > 0 else float("inf")}
 
 
 # ---------------------------------------------------------------------- worker processes
@@ -182,7 +190,11 @@ _WORKER: Dict[str, object] = {}
 def _worker_init(spec: TrackerSpec, dataset_name: str, dataset_root: str, results_dir: str) -> None:
     import torch
 
+    ignore_sigint_in_worker()
     torch.set_num_threads(1)  # one process per core; intra-op threads would only contend
+    # The parent logs each finished video above its progress bar; a worker's own info lines
+    # (one "loaded N tensors" each) would print straight through that bar.
+    get_logger().setLevel(logging.WARNING)
     _WORKER["tracker"] = build_tracker_from_spec(spec)
     _WORKER["dataset"] = build_dataset(dataset_name, dataset_root)
     _WORKER["results_dir"] = results_dir
@@ -208,34 +220,64 @@ def run_benchmark(
     ``results_dir`` is ``results/<dataset>/<tracker>``; ``videos`` restricts the run.
     """
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     dataset = build_dataset(dataset_name, dataset_root)
-    names = list(videos) if videos else list(dataset.videos)
-    for n in names:
-        dataset[n]  # unknown names fail here, before any work
+    names = resolve_video_names(dataset, videos) if videos else list(dataset.videos)
     todo = [n for n in names if not is_done(results_dir, dataset.protocol, n)]
-    if len(todo) < len(names):
+    if len(todo) < len(names) and progress:
         logger.info("%d of %d videos already done in %s; skipping them", len(names) - len(todo), len(names), results_dir)
     stats: Dict[str, Dict[str, float]] = {}
     if not todo:
         return stats
-    bar = tqdm(total=len(todo), desc=f"{dataset.name}", unit="video", disable=not progress)
-    if workers <= 1:
-        tracker = build_tracker_from_spec(spec)
-        results = ((n, run_video(tracker, dataset[n], dataset.protocol, results_dir)) for n in todo)
-        _collect(results, stats, bar)
-    else:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(min(workers, len(todo)), initializer=_worker_init,
-                      initargs=(spec, dataset_name, dataset_root, results_dir)) as pool:
-            _collect(pool.imap_unordered(_worker_run, todo), stats, bar)
-    bar.close()
+    check_frames_present(dataset, todo)
+    # Log lines go through tqdm.write, so they print above the bar instead of through it.
+    with tqdm(total=len(todo), desc=f"{dataset.name}", unit="video", disable=not progress) as bar, \
+            logging_redirect_tqdm([get_logger()]):
+        if workers <= 1:
+            tracker = build_tracker_from_spec(spec)
+            results = ((n, run_video(tracker, dataset[n], dataset.protocol, results_dir)) for n in todo)
+            _collect(results, stats, bar, progress)
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(min(workers, len(todo)), initializer=_worker_init,
+                          initargs=(spec, dataset_name, dataset_root, results_dir)) as pool:
+                _collect(pool.imap_unordered(_worker_run, todo), stats, bar, progress)
     return stats
 
 
-def _collect(results, stats: Dict[str, Dict[str, float]], bar) -> None:
+def resolve_video_names(dataset: Dataset, names: Sequence[str]) -> List[str]:
+    """``names`` as the dataset spells them (matched case-insensitively); an unknown name
+    is a :class:`DatasetError` listing what the dataset holds, raised before any work."""
+    by_lower = {n.lower(): n for n in dataset.videos}
+    resolved, unknown = [], []
+    for name in names:
+        found = name if name in dataset.videos else by_lower.get(name.lower())
+        (resolved if found else unknown).append(found or name)
+    if unknown:
+        known = list(dataset.videos)
+        shown = ", ".join(known[:20]) + (f", ... ({len(known)} in all)" if len(known) > 20 else "")
+        raise DatasetError(f"{dataset.name} ({dataset.root}) has no video {', '.join(unknown)}; it has: {shown}")
+    return resolved
+
+
+def check_frames_present(dataset: Dataset, names: Sequence[str]) -> None:
+    """Fail early, naming a missing frame, when the images are absent: an annotations-only
+    json can be evaluated but not tracked."""
+    for name in names:
+        video = dataset[name]
+        if not video.img_paths:
+            raise DatasetError(f"{dataset.name}: video '{name}' lists no frames; tracking needs the images")
+        if not os.path.isfile(video.img_paths[0]):
+            raise DatasetError(f"{dataset.name}: frame {video.img_paths[0]} of video '{name}' not found; tracking "
+                               f"needs the benchmark's images under --dataset-root (evaluation needs only the annotations)")
+
+
+def _collect(results, stats: Dict[str, Dict[str, float]], bar, verbose: bool = True) -> None:
     for name, s in results:
         stats[name] = s
         bar.set_postfix_str(f"{name} {s['fps']:.1f} fps")
         bar.update(1)
-        logger.info("%s: %d frames, %.1f fps", name, s["frames"], s["fps"])
+        if verbose:
+            skipped = f" ({s['tracked']} tracked, the rest skipped after failures)" if s["tracked"] < s["frames"] else ""
+            logger.info("%s: %d frames%s, %.1f fps", name, s["frames"], skipped, s["fps"])

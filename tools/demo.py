@@ -22,15 +22,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help=f"experiment YAML (default: {os.path.relpath(DEFAULT_CONFIG, REPO)})")
     p.add_argument("--snapshot", help=f"model weights (default: {os.path.relpath(DEFAULT_SNAPSHOT, REPO)})")
-    p.add_argument("--video", help="video file, image folder, or camera index (0); default: a synthetic clip")
+    p.add_argument("--video", help="video file, image folder (or a sequence folder with color/ or img/), "
+                                   "or camera index (0); default: a synthetic clip")
     p.add_argument("--init", help="initial box x,y,w,h (default: mouse selection, or the synthetic clip's box)")
-    p.add_argument("--output", help="write the annotated video here (.mp4 or .avi)")
+    p.add_argument("--output", help="write the annotated video here (.mp4, .avi, .mov or .mkv)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     p.add_argument("--fast", action="store_true", help="inference fast path (BN folding, fused ops; docs/speed.md)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--no-display", action="store_true", help="never open a window")
-    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
-    return p.parse_args(argv)
+    p.add_argument("opts", nargs="*", help="config overrides KEY VALUE ...")
+    # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
+    return p.parse_intermixed_args(argv)
 
 
 def resolve_model(config, snapshot):
@@ -48,14 +50,20 @@ def resolve_model(config, snapshot):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pysot.tracker.video import VideoSourceError, display_available, open_frames, parse_box, track_video
+    from pysot.tracker.video import check_output_path, display_available, open_frames, parse_box, track_video
     from pysot.utils.log import get_logger
+    from toolkit.cli import run_main
     from toolkit.runner import TrackerSpec, build_tracker_from_spec
 
     logger = get_logger("pysot.demo")
-    try:
+
+    def run() -> int:
         init_box = parse_box(args.init) if args.init else None
         config, snapshot = resolve_model(args.config, args.snapshot)
+        if not os.path.isfile(config):
+            raise FileNotFoundError(f"--config {config}: file not found")
+        if args.output:
+            check_output_path(args.output)
         if args.config and not args.snapshot:
             logger.warning("no --snapshot: the network keeps its random initial weights")
         total = None
@@ -74,15 +82,14 @@ def main(argv=None) -> int:
         tracker = build_tracker_from_spec(TrackerSpec(config, snapshot, args.device, list(args.opts or []),
                                                       fast=args.fast))
         logger.info("%s on %s", type(tracker).__name__, tracker.device)
-        run = track_video(tracker, frames, init_box, output=args.output, show=show, max_frames=args.max_frames,
-                          total=total)
-    except (VideoSourceError, ValueError, FileNotFoundError, RuntimeError) as e:
-        logger.error(str(e))
-        return 2
-    print(f"tracked {len(run.results) - 1} frames at {run.fps:.1f} fps")
-    if args.output:
-        print(f"wrote {args.output}")
-    return 0
+        result = track_video(tracker, frames, init_box, output=args.output, show=show,
+                             max_frames=args.max_frames, total=total)
+        print(f"tracked {len(result.results) - 1} frames at {result.fps:.1f} fps")
+        if args.output:
+            print(f"wrote {args.output}")
+        return 0
+
+    return run_main(run, logger)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ import os
 import sys
 
 from pysot.utils.log import get_logger
+from toolkit.cli import run_main
 from toolkit.datasets import build_dataset
-from toolkit.evaluation import evaluate_trackers, find_trackers
+from toolkit.evaluation import evaluate_trackers, find_trackers, no_trackers_message, resolve_trackers
 from toolkit.report import format_table, stdout_color, write_json
 
 logger = get_logger("eval")
@@ -24,7 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset", required=True, help="benchmark name, e.g. OTB100, VOT2018, LaSOT")
     p.add_argument("--dataset-root", required=True, help="folder holding <DATASET>.json or the native layout")
     p.add_argument("--tracker-path", required=True, help="results/<dataset> folder with one sub-folder per tracker")
-    p.add_argument("--trackers", nargs="+", help="tracker folder names (default: all under --tracker-path)")
+    p.add_argument("--trackers", nargs="+", help="tracker folder names, any case (default: all under --tracker-path)")
     p.add_argument("--workers", type=int, default=1, help="processes, one tracker each")
     p.add_argument("--json", help="write per-tracker and per-video scores to this file")
     p.add_argument("--plot", action="store_true", help="write success/precision (per attribute) or EAO plots")
@@ -39,12 +40,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    return run_main(lambda: evaluate(args), logger)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Exit code 0, or 1 when a tracker had to be left out (or there was none)."""
     dataset = build_dataset(args.dataset, args.dataset_root)
-    trackers = args.trackers or find_trackers(args.tracker_path)
+    trackers = resolve_trackers(args.tracker_path, args.trackers) if args.trackers else find_trackers(args.tracker_path)
     if not trackers:
-        logger.error("no tracker folders under %s", args.tracker_path)
+        logger.error(no_trackers_message(args.tracker_path, dataset.name))
         return 1
-    results, timings = evaluate_trackers(dataset, args.tracker_path, trackers, args.workers, args.overlap)
+    # With several trackers, one with broken results is reported and left out; alone, it is the error.
+    results, timings = evaluate_trackers(dataset, args.tracker_path, trackers, args.workers, args.overlap,
+                                         skip_failed=len(trackers) > 1)
+    if not results:
+        logger.error("no tracker could be evaluated")
+        return 1
     summaries = {t: r.summary() for t, r in results.items()}
     color = not args.no_color and stdout_color()
     print(format_table(summaries, dataset.protocol, f"{dataset.name}: {len(dataset)} videos", color=color))
@@ -71,7 +82,7 @@ def main(argv=None) -> int:
             paths = []
             logger.warning("no plots for the %s protocol", dataset.protocol)
         logger.info("wrote %d plots to %s", len(paths), out)
-    return 0
+    return 0 if len(results) == len(trackers) else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ import os
 import sys
 
 from pysot.utils.log import get_logger
-from toolkit.hp_search import grid_settings, random_settings, search
+from toolkit.cli import run_main
+from toolkit.datasets import canonical_name
+from toolkit.hp_search import check_searchable, grid_settings, random_settings, search
 from toolkit.report import format_table, stdout_color
 from toolkit.runner import TrackerSpec, default_tracker_name
 from toolkit.utils.results import atomic_write_text
@@ -30,9 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset-root", required=True)
     p.add_argument("--results-dir", default="results")
     p.add_argument("--tracker-name", default="", help="prefix of the setting folders (default: config folder name)")
-    p.add_argument("--penalty-k", type=float, nargs="+", default=[0.04])
-    p.add_argument("--window-influence", type=float, nargs="+", default=[0.44])
-    p.add_argument("--lr", type=float, nargs="+", default=[0.4])
+    p.add_argument("--penalty-k", type=float, nargs="+", help="TRACK.PENALTY_K values (default: the config's)")
+    p.add_argument("--window-influence", type=float, nargs="+", help="TRACK.WINDOW_INFLUENCE values (default: the config's)")
+    p.add_argument("--lr", type=float, nargs="+", help="TRACK.LR values (default: the config's)")
     p.add_argument("--instance-size", type=int, nargs="+", help="also search TRACK.INSTANCE_SIZE")
     p.add_argument("--random", type=int, default=0, help="draw this many random settings instead of the grid")
     p.add_argument("--seed", type=int, default=0)
@@ -44,10 +46,24 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    return run_main(lambda: run(args), logger, "interrupted; finished settings are kept: run the same command "
+                                               "again to resume")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pysot.core.config import load_cfg
+
+    if not args.snapshot:
+        logger.warning("no --snapshot: the network keeps its random initial weights")
     tracker = args.tracker_name or default_tracker_name(args.config)
+    args.dataset = canonical_name(args.dataset)  # results/OTB100/..., as tools/test.py writes
     sizes = args.instance_size or [None]
+    cfg = load_cfg(args.config)
+    check_searchable(cfg)
+    track = cfg.TRACK  # an axis that is not searched keeps the experiment's value
     settings = (random_settings(args.random, args.seed, sizes) if args.random
-                else grid_settings(args.penalty_k, args.window_influence, args.lr, sizes))
+                else grid_settings(args.penalty_k or [track.PENALTY_K], args.window_influence or [track.WINDOW_INFLUENCE],
+                                   args.lr or [track.LR], sizes))
     logger.info("%d settings on %s", len(settings), args.dataset)
     spec = TrackerSpec(args.config, args.snapshot or None, args.device)
     ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker, args.workers)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from pysot.utils.log import get_logger
+from toolkit.cli import run_main
+from toolkit.datasets import canonical_name
 from toolkit.runner import TrackerSpec, default_tracker_name, run_benchmark
 
 logger = get_logger("test")
+CONFIG_KEY = re.compile(r"^[A-Z][A-Z0-9_]*\.[A-Z0-9_.]+$")  # TRACK.LR, DATASET.SEARCH.SHIFT
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,22 +32,39 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     p.add_argument("--fast", action="store_true", help="inference fast path (BN folding, fused ops; docs/speed.md)")
-    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: KEY VALUE ...")
-    return p.parse_args(argv)
+    p.add_argument("opts", nargs="*", help="config overrides: KEY VALUE ...")
+    # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
+    args = p.parse_intermixed_args(argv)
+    # "--video ball1 TRACK.LR 0.3": --video swallows what follows; from the first KEY on it is overrides.
+    first_key = next((i for i, v in enumerate(args.video or []) if CONFIG_KEY.match(v)), None)
+    if first_key is not None:
+        args.opts = list(args.opts or []) + args.video[first_key:]
+        args.video = args.video[:first_key]
+        if not args.video:
+            p.error("--video needs at least one video name")
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     name = args.tracker_name or default_tracker_name(args.config)
-    out_dir = os.path.join(args.results_dir, args.dataset, name)
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []), fast=args.fast)
-    stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)
-    if stats:
-        frames = sum(s["frames"] for s in stats.values())
-        seconds = sum(s["seconds"] for s in stats.values())
-        logger.info("%d videos, %d frames, mean %.1f fps -> %s", len(stats), frames,
-                    frames / seconds if seconds else float("nan"), out_dir)
-    return 0
+    # results/OTB100/..., however --dataset was typed, so eval.py and a resumed run find it
+    out_dir = os.path.join(args.results_dir, canonical_name(args.dataset), name)
+
+    def run() -> int:
+        if not args.snapshot:
+            logger.warning("no --snapshot: the network keeps its random initial weights")
+        stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)
+        if stats:
+            tracked = sum(s["tracked"] for s in stats.values())
+            seconds = sum(s["seconds"] for s in stats.values())
+            logger.info("%d videos, %d frames tracked, mean %.1f fps -> %s", len(stats), tracked,
+                        tracked / seconds if seconds else float("nan"), out_dir)
+        return 0
+
+    return run_main(run, logger, f"interrupted; finished videos are kept in {out_dir}: "
+                                 "run the same command again to resume")
 
 
 if __name__ == "__main__":

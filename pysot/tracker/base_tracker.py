@@ -13,7 +13,8 @@ Tracker contract (all trackers of :mod:`pysot.tracker`)
 * ``init`` raises ``ValueError`` (naming the box and the image size) for a box
   with a non-finite value, ``w <= 0`` or ``h <= 0``, or no overlap with the image.
 * ``track`` returns at least ``{"bbox": [x, y, w, h], "best_score": float}``.
-  The reported box is always finite. With ``clip_box_to_image`` (the default)
+  The reported box and ``best_score`` are always finite, even when the model
+  outputs NaN/inf (such a score counts as no evidence for the target). With ``clip_box_to_image`` (the default)
   it is also intersected with the image, so it never leaves the frame; the
   internal state is clipped exactly as the original PySOT does (centre inside
   ``[0, W] x [0, H]``, size in ``[10, W] x [10, H]``), so a target leaving the

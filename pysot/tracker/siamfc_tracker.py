@@ -83,6 +83,11 @@ class SiamFCTracker(BaseTracker):
     def upsampled_responses(self, cls: torch.Tensor) -> np.ndarray:
         """``[B, 1, h, w]`` -> ``[B, h*up, w*up]`` float64, bicubic."""
         maps = cls.detach().float().cpu().numpy()[:, 0]
+        finite = np.isfinite(maps)
+        if not finite.all():
+            # A NaN/inf response (diverged weights) is no evidence: the lowest finite value, so it
+            # never wins the peak and the score stays a number (bicubic would spread NaN around).
+            maps = np.where(finite, maps, maps[finite].min() if finite.any() else 0.0)
         h, w = maps.shape[1:]
         size = (w * self.response_up, h * self.response_up)
         return np.stack([cv2.resize(m, size, interpolation=cv2.INTER_CUBIC) for m in maps]).astype(np.float64)

@@ -56,7 +56,7 @@ class SiamMaskTracker(SiamRPNTracker):
         _, row, col = np.unravel_index(best, (self.anchor_num, props.score_size, props.score_size))
         logits = self.model.mask_refine((int(row), int(col)))
         size = self.mask_output_size
-        mask = logits.sigmoid().reshape(size, size).float().cpu().numpy()
+        mask = np.nan_to_num(logits.sigmoid().reshape(size, size).float().cpu().numpy(), nan=0.0)
         mask_in_img = self._mask_to_image(mask, crop_box, int(row), int(col), props.instance_size)
         out["mask"] = mask_in_img
         out["polygon"] = self._mask_polygon(mask_in_img)

@@ -183,7 +183,10 @@ class SiamRPNTracker(BaseTracker):
     def _convert_score(cls: torch.Tensor) -> np.ndarray:
         """``[1, 2A, H, W]`` logits -> ``[A*H*W]`` foreground probability (channel ``A + a`` is fg of anchor ``a``)."""
         logits = cls.detach().permute(1, 2, 3, 0).reshape(2, -1).permute(1, 0)
-        return F.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
+        probability = F.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
+        # A NaN/inf logit (diverged weights, fp16 overflow) is no evidence for the target: score 0,
+        # so the reported best_score stays a probability and the state is not moved by it.
+        return np.nan_to_num(probability, nan=0.0)
 
     @staticmethod
     def _convert_boxes(loc: torch.Tensor, anchors: np.ndarray) -> np.ndarray:

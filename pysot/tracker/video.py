@@ -22,6 +22,10 @@ from pysot.utils.log import get_logger
 logger = get_logger("pysot.demo")
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+#: Containers the annotated video can be written to (OpenCV's FFmpeg back end, any build).
+OUTPUT_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv")
+#: Where benchmark sequence folders keep their frames: VOT ``color/``, OTB ``img/``.
+FRAME_SUBFOLDERS = ("color", "img")
 WINDOW = "pysot"
 
 
@@ -43,15 +47,31 @@ def parse_box(text: str) -> List[float]:
     return values
 
 
+def check_output_path(path: str) -> None:
+    """Raise :class:`VideoSourceError` unless ``path`` ends in a writable video container."""
+    if not path.lower().endswith(OUTPUT_EXTENSIONS):
+        raise VideoSourceError(f"--output {path}: give a video file name ending in {', '.join(OUTPUT_EXTENSIONS)}")
+
+
+def _folder_images(folder: str) -> List[str]:
+    return sorted(p for p in glob.glob(os.path.join(folder, "*")) if p.lower().endswith(IMAGE_EXTENSIONS))
+
+
 def open_frames(source: Union[str, int]) -> Iterator[np.ndarray]:
     """Frames of a video file, an image folder (sorted names), or a camera (an int or a digit string).
 
-    Raises :class:`VideoSourceError` before yielding anything when the source cannot be opened.
+    A benchmark sequence folder (VOT ``<seq>/color/*.jpg``, OTB ``<Seq>/img/*.jpg``)
+    is read from that sub-folder. Raises :class:`VideoSourceError` before yielding
+    anything when the source cannot be opened.
     """
     if isinstance(source, str) and os.path.isdir(source):
-        paths = sorted(p for p in glob.glob(os.path.join(source, "*")) if p.lower().endswith(IMAGE_EXTENSIONS))
+        paths = _folder_images(source)
+        for sub in FRAME_SUBFOLDERS:
+            if not paths:
+                paths = _folder_images(os.path.join(source, sub))
         if not paths:
-            raise VideoSourceError(f"{source}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
+            raise VideoSourceError(f"{source}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder "
+                                   f"nor in its {' or '.join(s + '/' for s in FRAME_SUBFOLDERS)}")
         return _read_images(paths)
     camera = isinstance(source, int) or (isinstance(source, str) and source.isdigit())
     if not camera and not os.path.exists(str(source)):

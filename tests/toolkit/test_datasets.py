@@ -127,3 +127,35 @@ def test_nfs_and_uav_native(tmp_path):
 def test_empty_root_is_an_error(tmp_path):
     with pytest.raises(DatasetError, match="no videos"):
         build_dataset("OTB100", str(tmp_path))
+
+
+def test_missing_root_is_named(tmp_path):
+    with pytest.raises(DatasetError, match="--dataset-root .*nowhere: no such folder"):
+        build_dataset("OTB100", str(tmp_path / "nowhere"))
+
+
+def test_vot_tag_absent_from_a_video_is_all_false(tmp_path):
+    # Native: ball has no occlusion.tag (the tag never occurs there), as in the VOT releases.
+    root = str(tmp_path / "native")
+    for name, tags in (("ball", {}), ("book", {"occlusion": "0\n1\n"})):
+        write(os.path.join(root, name, "groundtruth.txt"), "1,1,9,1,9,9,1,9\n" * 2)
+        for tag, text in tags.items():
+            write(os.path.join(root, name, f"{tag}.tag"), text)
+    ds = build_dataset("VOT2018", root)
+    assert ds.tag_names == ["occlusion"]
+    assert ds["ball"].tags["occlusion"].tolist() == [False, False]
+    # json: VOT2018.json stores such a tag as [] (ball1's occlusion, matrix's camera_motion).
+    meta = {"ball": {"video_dir": "ball", "init_rect": [1, 1, 8, 8], "img_names": ["a.jpg", "b.jpg"],
+                     "gt_rect": [[1, 1, 8, 8]] * 2, "occlusion": [], "camera_motion": [1, 0]},
+            "book": {"video_dir": "book", "init_rect": [1, 1, 8, 8], "img_names": ["a.jpg", "b.jpg"],
+                     "gt_rect": [[1, 1, 8, 8]] * 2, "occlusion": [0, 1], "camera_motion": []}}
+    write(str(tmp_path / "json" / "VOT2018.json"), json.dumps(meta))
+    ds = build_dataset("VOT2018", str(tmp_path / "json"))
+    assert ds.tag_names == ["camera_motion", "occlusion"]
+    assert ds["ball"].tags["occlusion"].tolist() == [False, False]
+    assert ds["book"].tags["camera_motion"].tolist() == [False, False]
+
+
+def test_real_vot2018_keeps_all_five_tags(shared_data):
+    ds = build_dataset("VOT2018", os.path.join(shared_data, "VOT2018"))
+    assert ds.tag_names == ["camera_motion", "illum_change", "motion_change", "occlusion", "size_change"]

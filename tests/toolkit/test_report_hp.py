@@ -7,8 +7,8 @@ import pytest
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_trackers
 from toolkit.evaluation.ope import evaluate_ope
-from toolkit.hp_search import Setting, grid_settings, random_settings
-from toolkit.report import format_table, write_json
+from toolkit.hp_search import Setting, check_searchable, grid_settings, random_settings
+from toolkit.report import format_table, rank_key, write_json
 
 
 def test_table_ranks_and_highlights_the_best():
@@ -25,6 +25,22 @@ def test_table_ranks_and_highlights_the_best():
     assert row_b.count("\x1b[") >= 3
 
 
+def test_undefined_scores_rank_last():
+    # Videos shorter than the EAO interval give NaN EAO; such a row must not land anywhere by chance.
+    nan = float("nan")
+    summaries = {
+        "undefined": {"eao": nan, "accuracy": 0.9, "robustness": 0.1, "lost": 1.0},
+        "low": {"eao": 0.1, "accuracy": 0.5, "robustness": 0.3, "lost": 6.0},
+        "high": {"eao": 0.4, "accuracy": 0.5, "robustness": 0.3, "lost": 6.0},
+    }
+    for order in (["undefined", "low", "high"], ["low", "undefined", "high"], ["high", "low", "undefined"]):
+        ranked = sorted(order, key=lambda t: rank_key(summaries[t], "vot"))
+        assert ranked == ["high", "low", "undefined"]
+    rows = [line for line in format_table({t: summaries[t] for t in order}, "vot", color=False).splitlines()
+            if line.startswith("| ") and "Tracker" not in line]
+    assert [r.split()[1] for r in rows] == ["high", "low", "undefined"]
+
+
 def test_json_report_is_machine_readable(tmp_path):
     gt = {"a": np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float)}
     result = evaluate_ope("t", gt, {"a": gt["a"].copy()})
@@ -34,6 +50,20 @@ def test_json_report_is_machine_readable(tmp_path):
     assert doc["trackers"]["t"]["summary"]["success_auc"] == pytest.approx(20 / 21)
     assert doc["trackers"]["t"]["per_video"]["a"]["precision"] == 1.0
     assert len(doc["trackers"]["t"]["success_curve"]) == 21
+
+
+@pytest.mark.parametrize("experiment, searchable", [("siamrpn_alex_tiny", True), ("dasiamrpn_vot", True),
+                                                      ("siammask_r50_l3", True), ("siamfc_alex", False)])
+def test_search_refuses_trackers_that_ignore_the_parameters(experiment, searchable):
+    from pysot.core.config import load_cfg
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cfg = load_cfg(os.path.join(repo, "experiments", experiment, "config.yaml"))
+    if searchable:
+        check_searchable(cfg)
+    else:
+        with pytest.raises(ValueError, match="SiamFCTracker does not use TRACK.PENALTY_K, TRACK.LR"):
+            check_searchable(cfg)
 
 
 def test_hp_settings():

@@ -1,6 +1,7 @@
 """tools/test.py, tools/eval.py and tools/hp_search.py end to end on tiny synthetic benchmarks."""
 import importlib.util
 import json
+import logging
 import os
 
 import cv2
@@ -129,14 +130,141 @@ def test_parallel_workers_and_hp_search(tmp_path):
     assert os.path.isdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny_pk-0.050_wi-0.400_lr-0.300"))
 
 
-def test_eval_reports_missing_results_clearly(tmp_path):
+@pytest.fixture
+def log_messages():
+    """Messages logged under the ``pysot`` logger (its handler does not propagate to pytest's)."""
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger("pysot").addHandler(handler)
+    yield records
+    logging.getLogger("pysot").removeHandler(handler)
+
+
+def write_results(folder, meta, corrupt=None):
+    """Ground truth as a tracker's results; ``corrupt`` = (video, line) gets an unparsable line."""
+    os.makedirs(folder, exist_ok=True)
+    for name, entry in meta.items():
+        lines = [",".join(str(v) for v in box) for box in entry["gt_rect"]]
+        if corrupt and corrupt[0] == name:
+            lines[corrupt[1] - 1] = "12,abc,3,4"
+        with open(os.path.join(folder, f"{name}.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def test_eval_reports_missing_results_clearly(tmp_path, log_messages):
     data = str(tmp_path / "OTB")
     make_otb_json(data, num_videos=1, num_frames=2)
     os.makedirs(tmp_path / "results" / "OTB100" / "empty")
     eval_py = load_tool("eval")
-    with pytest.raises(FileNotFoundError, match="no result file for video 'Clip0'"):
-        eval_py.main(["--dataset", "OTB100", "--dataset-root", data, "--tracker-path", str(tmp_path / "results" / "OTB100"),
-                      "--trackers", "empty"])
+    # one line naming the folder and the video, no traceback
+    assert eval_py.main(["--dataset", "OTB100", "--dataset-root", data, "--tracker-path",
+                         str(tmp_path / "results" / "OTB100"), "--trackers", "empty"]) == 2
+    assert any("no result file for video 'Clip0'" in m for m in log_messages)
     # without --trackers, a folder without results is no tracker: nothing to evaluate
     assert eval_py.main(["--dataset", "OTB100", "--dataset-root", data,
                          "--tracker-path", str(tmp_path / "results" / "OTB100")]) == 1
+
+
+def test_eval_leaves_out_a_broken_tracker_and_matches_names_in_any_case(tmp_path, capsys, log_messages):
+    data, results = str(tmp_path / "OTB"), str(tmp_path / "results" / "OTB100")
+    meta = make_otb_json(data, num_videos=2, num_frames=4)
+    write_results(os.path.join(results, "Perfect"), meta)
+    write_results(os.path.join(results, "Broken"), meta, corrupt=("Clip1", 3))
+    eval_py = load_tool("eval")
+    args = ["--dataset", "OTB100", "--dataset-root", data, "--tracker-path", results, "--no-color"]
+    # Several trackers: the broken one is named (file and line) and left out; exit code 1.
+    assert eval_py.main(args) == 1
+    assert any("Broken left out" in m and "Clip1.txt:3" in m for m in log_messages)
+    table = capsys.readouterr().out
+    # IoU 1 everywhere: success at 20 of the 21 thresholds (the last one asks IoU > 1), precision 1
+    assert "| Perfect |  0.952  |   1.000   |" in table and "Broken" not in table
+    # Folder names in any case; alone, the broken tracker is the error (exit 2).
+    assert eval_py.main(args + ["--trackers", "perfect"]) == 0
+    assert "Perfect" in capsys.readouterr().out
+    assert eval_py.main(args + ["--trackers", "BROKEN"]) == 2
+    assert eval_py.main(args + ["--trackers", "Nope"]) == 2
+    assert any("tracker 'Nope': no such folder" in m and "Broken, Perfect" in m for m in log_messages)
+
+
+def test_eval_explains_a_tracker_path_one_level_off(tmp_path, log_messages):
+    data, results = str(tmp_path / "OTB"), str(tmp_path / "results")
+    meta = make_otb_json(data, num_videos=1, num_frames=2)
+    write_results(os.path.join(results, "OTB100", "Perfect"), meta)
+    eval_py = load_tool("eval")
+    base = ["--dataset", "OTB100", "--dataset-root", data, "--tracker-path"]
+    assert eval_py.main(base + [os.path.join(results, "OTB100", "Perfect")]) == 1
+    assert log_messages[-1].endswith(f"give its parent: --tracker-path {os.path.join(results, 'OTB100')} --trackers Perfect")
+    assert eval_py.main(base + [results]) == 1
+    assert log_messages[-1].endswith(f"the OTB100 results are in --tracker-path {os.path.join(results, 'OTB100')}")
+
+
+def test_test_py_reports_user_errors_in_one_line(tmp_path, log_messages):
+    data, results = str(tmp_path / "OTB"), str(tmp_path / "results")
+    make_otb_json(data, num_videos=2, num_frames=2)
+    test_py = load_tool("test")
+    base = ["--config", TINY_CONFIG, "--dataset", "OTB100", "--results-dir", results, "--device", "cpu"]
+    assert test_py.main(base + ["--dataset-root", str(tmp_path / "nowhere")]) == 2
+    assert test_py.main(base + ["--dataset-root", data, "--video", "Clip7"]) == 2
+    assert any("has no video Clip7; it has: Clip0, Clip1" in m for m in log_messages)
+    assert test_py.main(base + ["--dataset-root", data, "--snapshot", str(tmp_path / "none.pth")]) == 2
+    assert test_py.main(base + ["--dataset-root", data, "TRACK.NO_SUCH_KEY", "1"]) == 2
+    # An annotations-only json (as shipped for evaluation) names the missing frame before building a model.
+    os.remove(os.path.join(data, "Clip0", "img", "0001.jpg"))
+    assert test_py.main(base + ["--dataset-root", data, "--video", "Clip0"]) == 2
+    assert any("0001.jpg of video 'Clip0' not found" in m for m in log_messages)
+    assert not os.path.exists(results)
+
+
+def test_test_py_flags_after_overrides_and_names_in_any_case(tmp_path, log_messages):
+    data, results = str(tmp_path / "OTB"), str(tmp_path / "results")
+    make_otb_json(data, num_videos=2, num_frames=2)
+    test_py = load_tool("test")
+    assert test_py.main(["--config", TINY_CONFIG, "TRACK.LR", "0.3", "--dataset", "otb100", "--dataset-root", data,
+                         "--results-dir", results, "--device", "cpu", "--video", "clip1"]) == 0
+    assert os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny")) == ["Clip1.txt"]
+    assert any("no --snapshot: the network keeps its random initial weights" in m for m in log_messages)
+    # --video takes the names up to the first KEY; the rest are overrides (here a bad one: an error).
+    args = test_py.parse_args(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data, "TRACK.LR", "0.3",
+                               "--video", "Clip0", "Clip1", "TRACK.PENALTY_K", "0.1"])
+    assert args.video == ["Clip0", "Clip1"] and args.opts == ["TRACK.LR", "0.3", "TRACK.PENALTY_K", "0.1"]
+    with pytest.raises(SystemExit):
+        test_py.parse_args(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data,
+                            "--video", "TRACK.LR", "0.3"])
+
+
+def test_vot_speed_counts_only_tracked_frames(tmp_path):
+    from toolkit.runner import TrackerSpec, run_benchmark
+
+    data = str(tmp_path / "VOT")
+    make_vot_native(data)
+    stats = run_benchmark(TrackerSpec(TINY_CONFIG, device="cpu"), "VOT2018", data, str(tmp_path / "out"),
+                          progress=False)["clip"]
+    lines = open(os.path.join(tmp_path, "out", "baseline", "clip", "clip_001.txt")).read().splitlines()
+    assert stats["frames"] == 14 and stats["tracked"] == 14 - lines.count("0") < 14
+    assert stats["fps"] == pytest.approx(stats["tracked"] / stats["seconds"])
+
+
+def test_hp_search_defaults_to_the_config_and_keeps_the_threads(tmp_path):
+    data, results = str(tmp_path / "OTB"), str(tmp_path / "results")
+    make_otb_json(data, num_videos=1, num_frames=2)
+    hp = load_tool("hp_search")
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert hp.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data, "--results-dir",
+                        results, "--device", "cpu", "--penalty-k", "0.1"]) == 0
+        # Without --workers the search runs in this process and keeps its threads.
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    # siamrpn_alex_tiny: WINDOW_INFLUENCE 0.40, LR 0.30
+    assert os.path.isdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny_pk-0.100_wi-0.400_lr-0.300"))
+    assert hp.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", str(tmp_path / "nowhere"),
+                    "--results-dir", results]) == 2

@@ -99,3 +99,32 @@ def test_demo_tool_default_run(tmp_path, capsys):
     assert "fps" in capsys.readouterr().out
     frames = list(open_frames(out))
     assert len(frames) == 8 and frames[0].shape == (240, 320, 3)
+
+
+def test_sequence_folder_reads_its_color_or_img_subfolder(tmp_path):
+    import shutil
+
+    for sub in ("color", "img"):
+        seq = tmp_path / sub / "ball1"
+        shutil.copytree(os.path.join(SEQUENCES, "ball1"), seq / sub, ignore=shutil.ignore_patterns("*.txt"))
+        assert len(list(open_frames(str(seq)))) == 10
+    with pytest.raises(VideoSourceError, match="nor in its color/ or img/"):
+        open_frames(str(tmp_path))
+
+
+def test_demo_tool_checks_output_and_config_before_any_work(tmp_path, monkeypatch):
+    demo = _demo_module()
+    built = []
+    monkeypatch.setattr("toolkit.runner.build_tracker_from_spec", lambda spec: built.append(spec))
+    assert demo.main(["--output", str(tmp_path / "out.gif"), "--no-display"]) == 2
+    assert demo.main(["--config", str(tmp_path / "none.yaml"), "--no-display"]) == 2
+    assert built == [] and os.listdir(tmp_path) == []
+
+
+def test_demo_tool_flags_after_overrides(tmp_path, capsys):
+    demo = _demo_module()
+    if not os.path.isfile(demo.DEFAULT_SNAPSHOT):
+        pytest.skip("no embedded model")
+    assert demo.main(["TRACK.LR", "0.3", "--no-display", "--max-frames", "3", "--video", os.path.join(SEQUENCES, "ball1"),
+                      "--init", "248,209,20,21"]) == 0
+    assert "tracked 2 frames" in capsys.readouterr().out

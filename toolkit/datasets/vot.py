@@ -57,14 +57,18 @@ class VOTDataset(Dataset):
 
     def __init__(self, root: str, name: str = "VOT2018") -> None:
         videos = json_or_native(root, [name], lambda: _native_vot_videos(root))
+        # A tag that never occurs in a video has no .tag file there, or [] in the json
+        # (VOT2018: ball1's occlusion, matrix's camera_motion): all False, not unknown.
+        for tag in sorted({t for v in videos for t in v.tags}):
+            for v in videos:
+                v.tags.setdefault(tag, np.zeros(len(v.gt), dtype=bool))
         super().__init__(name, root, videos)
         self.eao_interval = VOT_EAO_INTERVALS.get(name.upper(), VOT_EAO_INTERVALS["VOT2018"])
 
     @property
     def tag_names(self) -> List[str]:
-        """Per-frame tags present in every video (``all`` is implicit)."""
-        sets = [set(v.tags) for v in self]
-        return sorted(set.intersection(*sets)) if sets else []
+        """Per-frame tags of the benchmark (``all`` is implicit)."""
+        return sorted({t for v in self for t in v.tags})
 
 
 @DATASETS.register("VOT2018", "VOT2016", "VOT2017", "VOT2019")

@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from pysot.utils.log import get_logger
+from toolkit.cli import error_text
 from toolkit.datasets import Dataset
 from toolkit.utils.results import (
     NameIndex,
@@ -30,6 +32,8 @@ from .ope import OPEResult, evaluate_ope
 from .vot import VOTResult, evaluate_vot
 from .vot_lt import VOTLTResult, evaluate_vot_lt
 
+logger = get_logger("toolkit.evaluation")
+
 __all__ = [
     "GOT10kResult",
     "OPEResult",
@@ -43,6 +47,8 @@ __all__ = [
     "evaluate_vot_lt",
     "find_trackers",
     "load_results",
+    "no_trackers_message",
+    "resolve_trackers",
 ]
 
 
@@ -121,24 +127,72 @@ def evaluate_tracker(dataset: Dataset, tracker_dir: str, tracker: str = "", over
 
 
 def _evaluate_job(args):
-    dataset, tracker_dir, tracker, overlap = args
-    return evaluate_tracker(dataset, tracker_dir, tracker, overlap)
+    dataset, tracker_dir, tracker, overlap, skip_failed = args
+    try:
+        return evaluate_tracker(dataset, tracker_dir, tracker, overlap)
+    except (OSError, ValueError, KeyError) as e:  # a missing or malformed result file
+        if not skip_failed:
+            raise
+        return e
 
 
 def evaluate_trackers(
-    dataset: Dataset, results_dir: str, trackers: Sequence[str], workers: int = 1, overlap: str = "raster"
+    dataset: Dataset, results_dir: str, trackers: Sequence[str], workers: int = 1, overlap: str = "raster",
+    skip_failed: bool = False,
 ) -> Tuple[Dict[str, Any], Dict[str, Dict[str, float]]]:
     """Score several trackers of ``results_dir`` (``results/<dataset>``), in parallel processes
-    when ``workers > 1``. Returns results and timings keyed by tracker name, in input order."""
-    jobs = [(dataset, os.path.join(results_dir, t), t, overlap) for t in trackers]
+    when ``workers > 1``. Returns results and timings keyed by tracker name, in input order.
+
+    ``skip_failed``: a tracker whose results cannot be loaded (a missing, short or
+    malformed file) is logged as an error naming the file and left out, instead of
+    stopping the whole evaluation.
+    """
+    jobs = [(dataset, os.path.join(results_dir, t), t, overlap, skip_failed) for t in trackers]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             outputs = list(pool.map(_evaluate_job, jobs))
     else:
         outputs = [_evaluate_job(j) for j in jobs]
-    results = {t: r for t, (r, _) in zip(trackers, outputs)}
-    timings = {t: tm for t, (_, tm) in zip(trackers, outputs)}
+    results, timings = {}, {}
+    for tracker, output in zip(trackers, outputs):
+        if isinstance(output, Exception):
+            logger.error("%s left out: %s", tracker, error_text(output))
+            continue
+        results[tracker], timings[tracker] = output
     return results, timings
+
+
+def no_trackers_message(results_dir: str, dataset_name: str) -> str:
+    """Why :func:`find_trackers` found nothing, with the likely fix for a mistyped ``--tracker-path``."""
+    parent, leaf = os.path.split(os.path.normpath(results_dir))
+    if leaf in find_trackers(parent or "."):
+        return (f"{results_dir} is one tracker's folder; give its parent: --tracker-path {parent or '.'} "
+                f"--trackers {leaf}")
+    nested = os.path.join(results_dir, dataset_name)
+    if os.path.isdir(nested) and find_trackers(nested):
+        return f"no tracker folders under {results_dir}; the {dataset_name} results are in --tracker-path {nested}"
+    return (f"no tracker folders under {results_dir} (expected results/<dataset>/<tracker>/ with .txt results "
+            f"or baseline/ / longterm/ folders)")
+
+
+def resolve_trackers(results_dir: str, names: Sequence[str]) -> List[str]:
+    """Tracker folder names under ``results_dir`` for ``names``, matched case-insensitively
+    (``--trackers siamban`` finds ``SiamBAN``); an unknown name is an error listing the folders."""
+    if not os.path.isdir(results_dir):
+        raise FileNotFoundError(f"results folder not found: {results_dir}")
+    folders = sorted(e for e in os.listdir(results_dir) if os.path.isdir(os.path.join(results_dir, e)))
+    resolved = []
+    for name in names:
+        if name in folders:
+            resolved.append(name)
+            continue
+        matches = [f for f in folders if f.lower() == name.lower()]
+        if len(matches) != 1:
+            found = ", ".join(find_trackers(results_dir)) or "none"
+            what = "several folders match" if matches else "no such folder"
+            raise FileNotFoundError(f"tracker '{name}': {what} in {results_dir} (trackers there: {found})")
+        resolved.append(matches[0])
+    return resolved
 
 
 def find_trackers(results_dir: str) -> List[str]:
