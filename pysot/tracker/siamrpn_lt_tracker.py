@@ -27,7 +27,8 @@ LOST_WINDOW_INFLUENCE = 0.001
 class SiamRPNLTTracker(SiamRPNTracker):
     """SiamRPN with a lost state; extra args ``lost_instance_size``, ``confidence_low``, ``confidence_high``.
 
-    ``self.longterm_state`` is True while the target is taken as lost.
+    ``self.longterm_state`` (PySOT's name; ``self.lost`` too, as on DaSiamRPN's tracker) is True
+    while the target is taken as lost; ``track`` reports it as ``"lost"``.
     """
 
     def __init__(self, model: torch.nn.Module, *, lost_instance_size: int = 831, confidence_low: float = 0.85,
@@ -50,6 +51,11 @@ class SiamRPNLTTracker(SiamRPNTracker):
     def init(self, img: np.ndarray, bbox) -> None:
         super().init(img, bbox)
         self.longterm_state = False
+
+    @property
+    def lost(self) -> bool:
+        """True while the target is taken as lost (the same flag as ``longterm_state``)."""
+        return self.longterm_state
 
     def _instance_size(self) -> int:
         return self.lost_instance_size if self.longterm_state else self.instance_size

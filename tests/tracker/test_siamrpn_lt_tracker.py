@@ -34,6 +34,7 @@ def test_lost_and_found_transitions():
         assert_box_sane(out["bbox"], (240, 320))
         assert out["best_score"] == pytest.approx(SCORES[len(lost) + 1], abs=1e-6)
         lost.append(out["lost"])
+        assert tracker.lost is tracker.longterm_state is out["lost"]  # one flag, DaSiamRPN's name too
         moved.append(bool(tracker.center_pos[0] != before[0]))
     # 0.50 < LOW enters the lost state; 0.90 is not enough to leave it; 0.999 > HIGH leaves it.
     assert lost == [False, True, True, False, False, True]
