@@ -103,3 +103,57 @@ def test_every_experiment_yaml_loads():
     assert len(paths) >= 11
     for path in paths:
         load_cfg(path)
+
+
+def test_base_errors_name_the_including_file(tmp_path):
+    child = tmp_path / "child.yaml"
+    child.write_text("_BASE_: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match=rf"{child}: _BASE_: config file not found: .*nowhere.yaml"):
+        load_cfg(str(child))
+    (tmp_path / "a.yaml").write_text("_BASE_: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("_BASE_: a.yaml\n")
+    with pytest.raises(ConfigError, match=r"b.yaml: _BASE_ makes a cycle: .*a.yaml -> .*b.yaml -> .*a.yaml"):
+        load_cfg(str(tmp_path / "a.yaml"))
+
+
+def test_a_scalar_for_a_section_is_named_briefly(tmp_path):
+    path = _write(tmp_path, "TRACK: 3\n")
+    with pytest.raises(ConfigError, match=rf"{path}: TRACK is a section of keys .*got 3$"):
+        load_cfg(path)
+
+
+def test_integers_for_float_keys_and_empty_sections(tmp_path):
+    base = os.path.join(EXPERIMENTS, "siamrpn_alex_dwxcorr", "config.yaml")
+    path = _write(tmp_path, f"_BASE_: {base}\nTRACK:\n  LR: 1\nTRAIN:\n  LR:\n    KWARGS:\n")
+    cfg = load_cfg(path, ["TRAIN.BASE_LR", "1", "TRACK.PENALTY_K", 0])
+    assert cfg.TRACK.LR == 1.0 and isinstance(cfg.TRACK.LR, float)
+    assert cfg.TRAIN.BASE_LR == 1.0 and isinstance(cfg.TRAIN.BASE_LR, float)
+    assert cfg.TRACK.PENALTY_K == 0.0 and isinstance(cfg.TRACK.PENALTY_K, float)
+    assert dict(cfg.TRAIN.LR.KWARGS) == {}
+    # Only int -> float is lenient: other mismatches still name file and key.
+    with pytest.raises(ConfigError, match=r"command-line override: .*TRAIN.EPOCH"):
+        load_cfg(path, ["TRAIN.EPOCH", "2.5"])
+    with pytest.raises(ConfigError, match=rf"{path}: .*TRACK.LR"):
+        load_cfg(_write(tmp_path, "TRACK:\n  LR: fast\n"))
+
+
+def test_a_config_dumped_by_load_cfg_loads_again(tmp_path):
+    cfg = load_cfg(os.path.join(EXPERIMENTS, "siamrpn_alex_tiny", "config.yaml"), ["TRACK.LR", "0.25"])
+    saved = tmp_path / "from_checkpoint.yaml"
+    saved.write_text(cfg.dump())  # what every training checkpoint stores under "config"
+    again = load_cfg(str(saved))
+    assert again.TRACK.LR == 0.25 and again.CONFIG_FILE == str(saved)
+    assert again.BACKBONE.KWARGS.width_mult == cfg.BACKBONE.KWARGS.width_mult
+
+
+def test_merge_from_file_follows_base_as_in_the_readme(tmp_path):
+    # The original PySOT idiom, on an experiment that inherits its model from configs/ via _BASE_.
+    cfg = get_cfg()
+    path = os.path.join(EXPERIMENTS, "siamrpn_r50_l234_dwxcorr", "config.yaml")
+    cfg.merge_from_file(path)
+    assert cfg.BACKBONE.TYPE == "resnet50" and list(cfg.BACKBONE.KWARGS.used_layers) == [2, 3, 4]
+    assert cfg.CONFIG_FILE == path
+    expected = load_cfg(path)
+    assert cfg.dump() == expected.dump()
+    with pytest.raises(ConfigError, match=r"bad.yaml: .*TRACK.PENALTY"):
+        get_cfg().merge_from_file(_write(tmp_path, "TRACK:\n  PENALTY: 0.1\n"))

@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Mapping
+
+import torch
 
 from pysot.config import ConfigError, load_cfg
 from pysot.utils.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
@@ -22,24 +25,26 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 logger = get_logger("pysot.convert_checkpoint")
 
 
-def default_config(input_path: str) -> str:
-    first_conv = read_state_dict(input_path).get(DASIAMRPN_BACKBONE_PREFIX[0] + "0.weight")
+def default_config(state_dict: Mapping[str, torch.Tensor], input_path: str) -> str:
+    """The DaSiamRPN experiment whose AlexNet width matches the file's first convolution."""
+    first_conv = state_dict.get(DASIAMRPN_BACKBONE_PREFIX[0] + "0.weight")
     if first_conv is None:
-        raise SystemExit(f"{input_path}: not a DaSiamRPN release file; pass --config for its experiment")
+        raise ValueError(f"{input_path}: not a DaSiamRPN release file; pass --config for its experiment")
     name = "dasiamrpn_big" if first_conv.shape[0] > 96 else "dasiamrpn_vot"
     return os.path.join(REPO, "experiments", name, "config.yaml")
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="original checkpoint (.model / .pth)")
     parser.add_argument("--output", required=True, help="converted checkpoint to write")
     parser.add_argument("--config", default="", help="experiment YAML of the target model")
     args = parser.parse_args(argv)
     try:
-        config = args.config or default_config(args.input)
+        source = read_state_dict(args.input)  # read once: it picks the config and is converted
+        config = args.config or default_config(source, args.input)
         cfg = load_cfg(config)
-        state_dict = convert_checkpoint(args.input, args.output, cfg)
+        state_dict = convert_checkpoint(source, args.output, cfg, name=args.input)
     except (FileNotFoundError, ConfigError, KeyError, ValueError) as e:
         logger.error("%s", e)
         return 1

@@ -3,19 +3,33 @@
     python tools/train.py --cfg experiments/siamrpn_alex_tiny/config.yaml
     torchrun --nproc_per_node 2 tools/train.py --cfg ...        # DistributedDataParallel
     python tools/train.py --cfg ... --resume snapshot/latest.pth
+    python tools/train.py --cfg ... --opts TRAIN.EPOCH 2 TRAIN.BATCH_SIZE 8     (--opts last)
+
+Ctrl-C or SIGTERM stops after the current iteration and saves TRAIN.SNAPSHOT_DIR/latest.pth
+(exit code 130 / 143); --resume it to continue exactly. A mistake in the YAML, the data or a
+checkpoint is one error line naming the file or key (exit code 2).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 import torch
 
-from pysot.core.config import load_cfg
+from pysot.core.config import ConfigError, load_cfg
+from pysot.datasets.dataset import DatasetError
 from pysot.training.trainer import train
+from pysot.utils.checkpoint import CheckpointError
+from pysot.utils.log import get_logger
+from pysot.utils.model_load import CheckpointMismatchError
+
+logger = get_logger("pysot.train")
+# Mistakes in the YAML, the data or the checkpoint: their message names the file / key, a traceback adds nothing.
+USER_ERRORS = (ConfigError, DatasetError, CheckpointError, CheckpointMismatchError, FileNotFoundError)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Train a Siamese tracker (single process, or DDP under torchrun)")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cfg", required=True, help="experiment YAML")
     p.add_argument("--resume", default="", help="checkpoint to continue from (overrides TRAIN.RESUME)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"],
@@ -27,14 +41,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> None:
+def _last_line(error: BaseException) -> str:
+    """The message itself: an error raised in a DataLoader worker arrives wrapped in the worker's traceback."""
+    text = str(error).strip()
+    return text.splitlines()[-1] if "Original Traceback" in text else text
+
+
+def main(argv=None) -> int:
     args = parse_args(argv)
-    cfg = load_cfg(args.cfg, args.opts)
-    device = args.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device is available")
-    train(cfg, device=device, resume=args.resume, stop_after=args.stop_after)
+    try:
+        cfg = load_cfg(args.cfg, args.opts)
+        device = args.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+        train(cfg, device=device, resume=args.resume, stop_after=args.stop_after, exit_on_signal=True)
+    except USER_ERRORS as e:
+        logger.error(_last_line(e))
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,8 +19,11 @@ from training_dataset.readers import READERS, AnnotationError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    layouts = "\n".join(f"  {name}: {_layout_hint(name)}" for name in sorted(READERS))
     p = argparse.ArgumentParser(prog="python -m training_dataset.prepare",
-                                description="Crop a tracking/detection dataset into the crop-511 training layout")
+                                description="Crop a tracking/detection dataset into the crop-511 training layout",
+                                epilog=f"expected --root layouts:\n{layouts}\n  synthetic: no --root (renders clips)",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dataset", choices=sorted(READERS) + ["synthetic"])
     p.add_argument("--root", help="raw dataset folder (not used by synthetic)")
     p.add_argument("--out", required=True, help="output folder: <out>/crop511 and <out>/<split>.json")
@@ -35,8 +38,29 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _layout_hint(dataset: str) -> str:
+    """The expected raw layout, from the reader's docstring (its first paragraph)."""
+    doc = (READERS[dataset].__doc__ or "").split("\n\n")[0]
+    return " ".join(doc.replace("``", "").split())
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    if args.dataset == "synthetic" and (args.num_videos < 1 or args.num_frames < 1):
+        return _error("--num-videos and --num-frames must be at least 1")
+    if args.workers < 1:
+        return _error(f"--workers must be at least 1, got {args.workers}")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        return _error(f"--out {args.out}: cannot create the output folder ({e.strerror})")
+    if not os.access(args.out, os.W_OK):
+        return _error(f"--out {args.out}: the output folder is not writable")
     if args.dataset == "synthetic":
         from pysot.datasets.synthetic import write_crop511_dataset
 
@@ -45,17 +69,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"synthetic crop-511 data: {paths['root']}, index {paths['anno']}")
         return 0
     if not args.root:
-        print(f"error: {args.dataset} needs --root (the raw dataset folder)", file=sys.stderr)
-        return 2
+        return _error(f"{args.dataset} needs --root (the raw dataset folder)")
     try:
         videos = list(READERS[args.dataset](args.root, args.split))
     except AnnotationError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return _error(str(e))
+    if not videos:
+        # An empty index would only fail later, at training time, far from the cause.
+        return _error(f"no {args.dataset} annotations found under --root {args.root}; "
+                      f"expected: {_layout_hint(args.dataset)}")
     report = crop_dataset(videos, args.out, args.split, args.workers, total=len(videos),
                           with_masks=not args.no_masks)
-    if report.errors:
-        print(f"{len(report.errors)} image(s)/mask(s) missing or unreadable were skipped", file=sys.stderr)
+    if report.crops == 0:
+        return _error(f"no crop was written from {len(videos)} {args.dataset} video(s): "
+                      "every annotated image is missing or unreadable (listed above)")
     return 0
 
 

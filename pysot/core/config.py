@@ -7,25 +7,45 @@ YAML) to inherit another file and only state what differs.
 """
 from __future__ import annotations
 
+import ast
 import os
 from typing import Optional
 
 import yaml
 from yacs.config import CfgNode as CN
 
-__all__ = ["CN", "ConfigError", "get_cfg", "load_cfg", "merge_cfg_file"]
+__all__ = ["CN", "Config", "ConfigError", "get_cfg", "load_cfg", "merge_cfg_file"]
 
 
 class ConfigError(ValueError):
     """A config file or key that cannot be used; the message names file and key."""
 
 
+class Config(CN):
+    """The yacs node :func:`get_cfg` returns. Its ``merge_from_file`` is :func:`merge_cfg_file`
+    (follows ``_BASE_``, raises :class:`ConfigError` naming file and key), so the original PySOT
+    idiom ``cfg.merge_from_file(args.config)`` works on our experiment files, which use ``_BASE_``.
+    """
+
+    def merge_from_file(self, cfg_filename: str) -> None:
+        merge_cfg_file(self, cfg_filename)
+        self.CONFIG_FILE = cfg_filename  # build errors name the YAML; not a schema key
+
+    @classmethod
+    def _decode_cfg_value(cls, value):
+        # Sections stay plain yacs nodes: only the root is a Config, so yacs's exact-type
+        # check between a merged section and the default one still passes.
+        if isinstance(value, dict):
+            return CN(value)
+        return super()._decode_cfg_value(value)
+
+
 def _open(new_allowed: bool = False) -> CN:
     return CN(new_allowed=new_allowed)
 
 
-def _defaults() -> CN:
-    c = CN()
+def _defaults() -> Config:
+    c = Config()
     c.META_ARC = "siamrpn_r50_l234_dwxcorr"
     # Device is chosen once, at the edge (tools, tracker construction); models never call .cuda().
     c.CUDA = True
@@ -196,14 +216,19 @@ def _defaults() -> CN:
 _DEFAULTS = _defaults()
 
 
-def get_cfg() -> CN:
+def get_cfg() -> Config:
     """A fresh, mutable copy of the defaults (never shared between callers)."""
     return _DEFAULTS.clone()
 
 
-def _read_yaml(path: str) -> dict:
+def _read_yaml(path: str, included_from: Optional[str] = None, _chain: tuple = ()) -> dict:
     if not os.path.isfile(path):
-        raise ConfigError(f"config file not found: {path}")
+        where = f"{included_from}: _BASE_: " if included_from else ""
+        raise ConfigError(f"{where}config file not found: {path}")
+    real = os.path.realpath(path)
+    if real in _chain:
+        cycle = " -> ".join(list(_chain[_chain.index(real):]) + [real])
+        raise ConfigError(f"{included_from}: _BASE_ makes a cycle: {cycle}")
     try:
         with open(path, "r", encoding="utf-8") as f:
             data = yaml.safe_load(f) or {}
@@ -214,10 +239,57 @@ def _read_yaml(path: str) -> dict:
     base = data.pop("_BASE_", None)
     if base is not None:
         base_path = base if os.path.isabs(base) else os.path.join(os.path.dirname(path), base)
-        merged = _read_yaml(base_path)
+        merged = _read_yaml(base_path, included_from=path, _chain=_chain + (real,))
         _deep_update(merged, data)
         data = merged
     return data
+
+
+def _fit_to_schema(data: dict, node: CN, path: str, prefix: str = "") -> None:
+    """Make YAML values that mean what the schema means acceptable to yacs's strict type check.
+
+    An integer where the default is a float (``LR: 1``) becomes a float, and an
+    empty section (``KWARGS:`` with nothing under it) an empty mapping; a scalar
+    where the schema has a section is an error naming the section, instead of
+    yacs's dump of the whole default node. Unknown keys are left for yacs to report.
+    """
+    for key, value in list(data.items()):
+        if key not in node:
+            continue
+        default, dotted = node[key], f"{prefix}{key}"
+        if isinstance(default, CN):
+            if value is None:
+                data[key] = {}
+            elif not isinstance(value, dict):
+                raise ConfigError(f"{path}: {dotted} is a section of keys "
+                                  f"({', '.join(list(default)[:6]) or 'any key'}), got {value!r}")
+            else:
+                _fit_to_schema(value, default, path, dotted + ".")
+        elif isinstance(default, float) and type(value) is int:
+            data[key] = float(value)
+
+
+def _fit_opts_to_schema(cfg: CN, opts: list) -> list:
+    """``KEY VALUE`` overrides with integer values for float keys turned into floats (``TRACK.LR 1``)."""
+    fitted = list(opts)
+    for i in range(0, len(fitted) - 1, 2):
+        node: object = cfg
+        try:
+            for part in str(fitted[i]).split("."):
+                node = node[part]
+        except (KeyError, TypeError):
+            continue  # yacs names the unknown key
+        if not isinstance(node, float):
+            continue
+        value = fitted[i + 1]
+        if isinstance(value, str):
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                continue
+        if type(value) is int:
+            fitted[i + 1] = float(value)
+    return fitted
 
 
 def _deep_update(dst: dict, src: dict) -> None:
@@ -231,6 +303,10 @@ def _deep_update(dst: dict, src: dict) -> None:
 def merge_cfg_file(cfg: CN, path: str) -> CN:
     """Merge a YAML (following ``_BASE_``) into ``cfg`` in place; errors name the file and key."""
     data = _read_yaml(path)
+    # A config saved in a checkpoint (cfg.dump()) records the YAML it was loaded from;
+    # that is provenance, not a setting, and must not stop the text from loading again.
+    data.pop("CONFIG_FILE", None)
+    _fit_to_schema(data, cfg, path)
     try:
         cfg.merge_from_other_cfg(CN(data))
     except KeyError as e:
@@ -247,7 +323,7 @@ def load_cfg(path: str, opts: Optional[list] = None) -> CN:
     merge_cfg_file(cfg, path)
     if opts:
         try:
-            cfg.merge_from_list(list(opts))
+            cfg.merge_from_list(_fit_opts_to_schema(cfg, list(opts)))
         except (KeyError, ValueError, AssertionError) as e:
             raise ConfigError(f"command-line override: {e}") from None
     cfg.CONFIG_FILE = path  # not a schema key, so neither the YAML nor opts can have set it

@@ -26,6 +26,7 @@ from pysot.utils.log import get_logger
 logger = get_logger("pysot.datasets")
 
 CROP_SIZE = 511
+SUB_DATASET_KEYS = ("ROOT", "ANNO", "FRAME_RANGE", "NUM_USE")
 
 
 class DatasetError(ValueError):
@@ -104,9 +105,24 @@ class SubDataset:
                     self.tracks.append((video, track, sorted(boxes), boxes, cat))
         if not self.tracks:
             raise DatasetError(f"{anno}: no track with a valid box")
+        self._check_root()
         if dropped:
             logger.info(f"{name}: skipped {dropped} empty/invalid boxes in {anno}")
         self.num_use = len(self.tracks) if self.num_use_requested < 0 else self.num_use_requested
+
+    def _check_root(self) -> None:
+        """Fail now, naming ROOT, when it does not hold the crops ANNO lists (else the first
+        batch would fail inside a DataLoader worker, after the model was built)."""
+        if not os.path.isdir(self.root):
+            raise DatasetError(f"DATASET.{self.name}.ROOT: crop folder not found: {self.root} "
+                               f"(the crop511 folder written with {self.anno})")
+        video, track, frames, _, _ = self.tracks[0]
+        first = self.image_path(video, track, frames[0])
+        if not os.path.isfile(first):
+            nested = os.path.join(self.root, "crop511")
+            hint = f"; did you mean {nested}?" if os.path.isdir(nested) else ""
+            raise DatasetError(f"DATASET.{self.name}.ROOT: {first}, the first crop {self.anno} lists, does not "
+                               f"exist; ROOT must be the crop511 folder written with that ANNO{hint}")
 
     def image_path(self, video: str, track: str, frame: str) -> str:
         return os.path.join(self.root, video, f"{frame}.{track}.x.jpg")
@@ -248,12 +264,10 @@ class TrainDataset(torch.utils.data.Dataset):
         """The crop-511 image (``kind="x"``) or mask (``kind="m"``) of one track in one frame."""
         t = self.pairs.tracks[track_index]
         d = self.pairs.datasets[t.dataset]
-        if kind == "x":
-            path = d.image_path(t.video, t.track, frame)
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-        else:
-            path = d.mask_path(t.video, t.track, frame)
-            image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+        path = d.image_path(t.video, t.track, frame) if kind == "x" else d.mask_path(t.video, t.track, frame)
+        # Checked first: OpenCV would also print its own warning for a missing file.
+        image = (cv2.imread(path, cv2.IMREAD_COLOR if kind == "x" else cv2.IMREAD_GRAYSCALE)
+                 if os.path.isfile(path) else None)
         if image is None:
             what = "crop" if kind == "x" else "mask crop (MASK.MASK is on)"
             raise FileNotFoundError(f"{d.name}: missing or unreadable {what} {path} (listed in {d.anno})")
@@ -327,7 +341,20 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
         if name not in cfg.DATASET:
             raise DatasetError(f"DATASET.NAMES lists {name!r} but DATASET.{name} is not configured")
         node = cfg.DATASET[name]
-        subs.append(SubDataset(name, node.ROOT, node.ANNO, node.FRAME_RANGE, node.NUM_USE))
+        missing = [k for k in SUB_DATASET_KEYS if k not in node]
+        if missing:
+            raise DatasetError(f"DATASET.{name} lacks {', '.join(missing)} (a sub-dataset needs ROOT: its crop511 "
+                               "folder, ANNO: its json, FRAME_RANGE: max template/search distance in frames, "
+                               "NUM_USE: tracks per epoch, -1 = all)")
+        sub = SubDataset(name, node.ROOT, node.ANNO, node.FRAME_RANGE, node.NUM_USE)
+        video, track, frames, _, _ = sub.tracks[0]
+        if cfg.MASK.MASK and not os.path.isfile(sub.mask_path(video, track, frames[0])):
+            # Checked now: otherwise the first pair drawn from this dataset stops training.
+            raise DatasetError(f"MASK.MASK is True but DATASET.{name} has no mask crops (no "
+                               f"{sub.mask_path(video, track, frames[0])}); SiamMask trains on datasets prepared "
+                               "with masks (coco, ytb_vos, generic with masks/, synthetic --with-masks): "
+                               "set DATASET.NAMES to those")
+        subs.append(sub)
     pairs = PairBuilder(subs, cfg.DATASET.NEG, cfg.DATASET.NEG_SAME_CATEGORY)
     t, s = cfg.DATASET.TEMPLATE, cfg.DATASET.SEARCH
     template_aug = Augmentation(t.SHIFT, t.SCALE, t.BLUR, t.FLIP, t.COLOR, uniform_shift=True)

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 __all__ = ["CATEGORIES", "render_clip", "write_sequence_folders", "write_crop511_dataset"]
 
@@ -254,7 +255,7 @@ def write_crop511_dataset(out_dir: str, num_videos: int = 8, num_frames: int = 3
     crop_root = os.path.join(out_dir, "crop511")
     annotations: Dict[str, Dict[str, Dict[str, list]]] = {}
     categories: Dict[str, Dict[str, str]] = {}
-    for v in range(num_videos):
+    for v in tqdm(range(num_videos), desc="synthetic crop511", unit="video"):
         rng = np.random.default_rng(seed * 100003 + v)
         frames, tracks, masks = _render(rng, num_frames, (int(size[0]), int(size[1])), 1 + num_distractors,
                                     v % len(CATEGORIES), v % 2 == 0, 24, 56, 3.0)

@@ -1,6 +1,9 @@
 """Small training components the trainer calls: parameter groups, backbone unfreezing, progress."""
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from typing import Dict, Iterable, List, Optional, Sequence
 
@@ -119,3 +122,58 @@ class ProgressMeter:
 
 def format_scalars(values: Dict[str, float], keys: Iterable[str]) -> str:
     return " ".join(f"{k}={values[k]:.4f}" for k in keys if k in values)
+
+
+class StopRequest:
+    """Turns the first SIGINT (Ctrl-C) or SIGTERM (a scheduler's pre-emption) into a request to
+    stop at the next iteration boundary, so the trainer can save a checkpoint it can resume
+    exactly; a second Ctrl-C interrupts at once. Use as a context manager around the loop
+    (handlers are only installed from the main thread, and restored on exit).
+
+    A second SIGINT within ``repeat_after`` seconds of the first counts as the same one:
+    torchrun forwards the terminal's Ctrl-C to workers that already received it.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, log: bool = True, repeat_after: float = 1.0) -> None:
+        self.signum: Optional[int] = None
+        self.log = bool(log)
+        self.repeat_after = float(repeat_after)
+        self._first_at = 0.0
+        self._previous: Dict[int, object] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            if signum == signal.SIGINT and time.monotonic() - self._first_at >= self.repeat_after:
+                raise KeyboardInterrupt
+            return
+        self.signum, self._first_at = signum, time.monotonic()
+        if self.log:
+            # Not through logging: the signal may arrive while the main thread is inside a write to
+            # stderr, and re-entering that buffered stream raises. os.write bypasses the buffer.
+            name = signal.Signals(signum).name
+            os.write(2, f"\n{name}: stopping after this iteration and saving latest.pth "
+                        "(Ctrl-C again to abort without saving)\n".encode())
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+
+def quiet_worker_signals(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: Ctrl-C reaches the whole process group, but only the main
+    process should react (it stops cleanly); a worker killed mid-batch would abort the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -7,8 +7,11 @@ hold the config, optimizer, LR schedule and RNG states; :func:`train` with
 """
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import random
+import signal
 import sys
 from typing import Dict, Optional
 
@@ -22,15 +25,20 @@ from tqdm import tqdm
 from pysot.core.config import CN
 from pysot.datasets.dataset import EpochSampler, build_train_dataset
 from pysot.models import build_model
-from pysot.training.components import BackboneUnfreezer, ProgressMeter, build_optimizer, format_scalars
-from pysot.utils.checkpoint import atomic_torch_save, load_checkpoint, rng_state, set_rng_state
-from pysot.utils.distributed import DistInfo, average_scalars, barrier, init_distributed, shutdown_distributed
-from pysot.utils.log import add_file_handler, get_logger
+from pysot.training.components import (BackboneUnfreezer, ProgressMeter, StopRequest, build_optimizer,
+                                       format_scalars, quiet_worker_signals)
+from pysot.utils.checkpoint import (CheckpointError, atomic_torch_save, load_checkpoint, remove_stale_temporaries,
+                                    rng_state, set_rng_state)
+from pysot.utils.distributed import (DistInfo, any_rank, average_scalars, barrier, init_distributed,
+                                     shutdown_distributed)
+from pysot.utils.log import add_file_handler, get_logger, remove_file_handler
 from pysot.utils.lr_scheduler import build_lr_scheduler
+from pysot.utils.model_load import load_pretrain
 
 logger = get_logger("pysot.train")
 
 LOSS_KEYS = ("total_loss", "cls_loss", "loc_loss", "mask_loss", "mask_iou")
+_DDP_PARAMETERS = inspect.signature(DistributedDataParallel.__init__).parameters
 
 
 def seed_everything(seed: int) -> None:
@@ -53,15 +61,22 @@ def _to_device(batch: Dict[str, torch.Tensor], device: torch.device) -> Dict[str
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
-def _load_pretrained(model: nn.Module, cfg: CN) -> None:
-    from pysot.utils.model_load import load_pretrain
+def _load_weights(key: str, model: nn.Module, source, strict: bool = False, name: Optional[str] = None) -> None:
+    """``load_pretrain`` whose mismatch errors (wrong keys or shapes) become a :class:`CheckpointError`
+    naming the config key the checkpoint came from."""
+    try:
+        load_pretrain(model, source, strict=strict, name=name)
+    except (ValueError, KeyError) as e:
+        raise CheckpointError(f"{key}: {e}") from None
 
+
+def _load_pretrained(model: nn.Module, cfg: CN) -> None:
     if cfg.BACKBONE.PRETRAINED:
         logger.info(f"backbone weights from {cfg.BACKBONE.PRETRAINED}")
-        load_pretrain(model.backbone, cfg.BACKBONE.PRETRAINED)
+        _load_weights("BACKBONE.PRETRAINED", model.backbone, cfg.BACKBONE.PRETRAINED)
     if cfg.TRAIN.PRETRAINED:
         logger.info(f"model weights from {cfg.TRAIN.PRETRAINED}")
-        load_pretrain(model, cfg.TRAIN.PRETRAINED)
+        _load_weights("TRAIN.PRETRAINED", model, cfg.TRAIN.PRETRAINED)
 
 
 class Trainer:
@@ -82,12 +97,24 @@ class Trainer:
             torch.cuda.set_device(device)
         self.device = device
         self.stop_after = stop_after
+        self.stop_signal: Optional[int] = None  # set when SIGINT / SIGTERM ended the run early
+        self.log_file: Optional[logging.Handler] = None
         seed_everything(cfg.TRAIN.SEED)
         if self.dist.is_main:
             os.makedirs(cfg.TRAIN.SNAPSHOT_DIR, exist_ok=True)
+            for path in remove_stale_temporaries(cfg.TRAIN.SNAPSHOT_DIR):
+                logger.info(f"removed {path}, a checkpoint a killed run was writing")
             if cfg.TRAIN.LOG_DIR:
-                add_file_handler(os.path.join(cfg.TRAIN.LOG_DIR, "train.log"))
+                self.log_file = add_file_handler(os.path.join(cfg.TRAIN.LOG_DIR, "train.log"))
 
+        try:
+            self._build(resume)
+        except BaseException:
+            self.close()  # a run that cannot start must not keep writing into its train.log
+            raise
+
+    def _build(self, resume: str) -> None:
+        cfg, device = self.cfg, self.device
         self.model = build_model(cfg).to(device)
         if not resume:
             _load_pretrained(self.model, cfg)
@@ -112,17 +139,31 @@ class Trainer:
         if self.dist.is_main and cfg.TRAIN.LOG_DIR:
             from tensorboardX import SummaryWriter
 
-            self.writer = SummaryWriter(cfg.TRAIN.LOG_DIR)
+            # On resume, hide the points the interrupted run logged after its checkpoint,
+            # so TensorBoard shows one curve instead of two overlapping ones.
+            self.writer = SummaryWriter(cfg.TRAIN.LOG_DIR, purge_step=self.iteration + 1 if resume else None)
         self.ddp_model: nn.Module = self.model
+
+    def close(self) -> None:
+        """Stop writing this run's ``train.log`` (the logger outlives the run in a notebook)."""
+        if self.log_file is not None:
+            remove_file_handler(self.log_file)
+            self.log_file = None
 
     # ------------------------------------------------------------------ checkpoints
     def _resume(self, path: str) -> None:
         ckpt = load_checkpoint(path, map_location=self.device)
         missing = [k for k in ("iteration", "state_dict", "optimizer") if k not in ckpt]
         if missing:
-            raise ValueError(f"{path}: not a training checkpoint (missing {', '.join(missing)})")
-        self.model.load_state_dict(ckpt["state_dict"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+            raise CheckpointError(f"{path}: not a training checkpoint (missing {', '.join(missing)}); "
+                                  "start a new run from its weights with TRAIN.PRETRAINED instead")
+        # Names a checkpoint of another network briefly (file, keys, shapes) instead of torch's full list.
+        _load_weights("--resume", self.model, ckpt["state_dict"], strict=True, name=path)
+        try:
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        except ValueError as e:
+            raise CheckpointError(f"{path}: its optimizer state does not fit this run's parameter groups ({e}); "
+                                  "was BACKBONE.TRAIN_LAYERS changed?") from None
         if "scaler" in ckpt and self.amp:
             self.scaler.load_state_dict(ckpt["scaler"])
         self.iteration = int(ckpt["iteration"])
@@ -159,8 +200,12 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             # A SiamMask batch without mask labels leaves the mask head unused.
             unused = bool(getattr(self.model, "has_mask", False))
-            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids, broadcast_buffers=False,
-                                                     find_unused_parameters=unused)
+            # Rank-local BN statistics, not rank 0's at every forward (torch >= 2.14 renamed the switch
+            # and warns on the old one).
+            no_buffer_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in _DDP_PARAMETERS
+                              else {"broadcast_buffers": False})
+            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids, find_unused_parameters=unused,
+                                                     **no_buffer_sync)
         else:
             self.ddp_model = self.model
 
@@ -169,7 +214,7 @@ class Trainer:
                                start=start * self.cfg.TRAIN.BATCH_SIZE)
         return DataLoader(self.dataset, batch_size=self.cfg.TRAIN.BATCH_SIZE, sampler=sampler,
                           num_workers=self.cfg.TRAIN.NUM_WORKERS, drop_last=True,
-                          pin_memory=self.device.type == "cuda")
+                          pin_memory=self.device.type == "cuda", worker_init_fn=quiet_worker_signals)
 
     def _step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
         t = self.cfg.TRAIN
@@ -201,49 +246,71 @@ class Trainer:
         if self.dist.is_main:
             logger.info(f"{self.dist.world_size} process(es) on {self.device}, {self.iters_per_epoch} it/epoch x "
                         f"{cfg.TRAIN.EPOCH} epochs, batch {cfg.TRAIN.BATCH_SIZE}/process")
-        try:
-            while self.iteration < end:
-                epoch = self.epoch_of(self.iteration)
-                self.model.train()
-                # DDP is (re)built once, and again only when the backbone's trainable set changes.
-                if self.unfreezer.apply(epoch) or self.ddp_model is self.model:
-                    self._wrap()
-                lr = self.scheduler.set_epoch(epoch)
-                start = self.iteration - epoch * self.iters_per_epoch
-                for batch in self._loader(epoch, start):
-                    values = self._step(_to_device(batch, self.device))
-                    self.iteration += 1
-                    bar.update(1)
-                    values = average_scalars(values, self.dist, self.device)
-                    meter.update(values)
-                    if self.writer is not None:
-                        for k, v in values.items():
-                            self.writer.add_scalar(f"train/{k}", v, self.iteration)
-                        self.writer.add_scalar("train/lr", lr, self.iteration)
-                    if self.dist.is_main and (self.iteration % cfg.TRAIN.PRINT_FREQ == 0 or self.iteration == end):
-                        logger.info(f"epoch {epoch + 1} it {self.iteration}/{self.total_iters} lr={lr:.2e} "
-                                    f"{format_scalars(meter.averages(), LOSS_KEYS)} eta {meter.eta(self.iteration)}")
-                        meter.reset()
-                    if self.iteration >= end or self.iteration % self.iters_per_epoch == 0:
-                        break
-                # latest.pth first: whenever checkpoint_e{n} exists, latest.pth is at least as recent.
-                self.save("latest.pth")
-                if self.iteration % self.iters_per_epoch == 0:
-                    self.save(f"checkpoint_e{self.epoch_of(self.iteration)}.pth")
-                barrier(self.dist)
-        finally:
-            bar.close()
-            if self.writer is not None:
-                self.writer.close()
-        if self.dist.is_main:
+        stopped = False
+        with StopRequest(log=self.dist.is_main) as stop:
+            try:
+                while self.iteration < end and not stopped:
+                    epoch = self.epoch_of(self.iteration)
+                    self.model.train()
+                    # DDP is (re)built once, and again only when the backbone's trainable set changes.
+                    if self.unfreezer.apply(epoch) or self.ddp_model is self.model:
+                        self._wrap()
+                    lr = self.scheduler.set_epoch(epoch)
+                    start = self.iteration - epoch * self.iters_per_epoch
+                    for batch in self._loader(epoch, start):
+                        values = self._step(_to_device(batch, self.device))
+                        self.iteration += 1
+                        bar.update(1)
+                        values = average_scalars(values, self.dist, self.device)
+                        meter.update(values)
+                        if self.writer is not None:
+                            for k, v in values.items():
+                                self.writer.add_scalar(f"train/{k}", v, self.iteration)
+                            self.writer.add_scalar("train/lr", lr, self.iteration)
+                        if self.dist.is_main and (self.iteration % cfg.TRAIN.PRINT_FREQ == 0
+                                                  or self.iteration == end):
+                            logger.info(f"epoch {epoch + 1} it {self.iteration}/{self.total_iters} lr={lr:.2e} "
+                                        f"{format_scalars(meter.averages(), LOSS_KEYS)} "
+                                        f"eta {meter.eta(self.iteration)}")
+                            meter.reset()
+                        stopped = any_rank(stop.requested, self.dist, self.device)
+                        if stopped:
+                            self.stop_signal = stop.signum or signal.SIGTERM  # another rank's signal
+                        if stopped or self.iteration >= end or self.iteration % self.iters_per_epoch == 0:
+                            break
+                    # latest.pth first: whenever checkpoint_e{n} exists, latest.pth is at least as recent.
+                    self.save("latest.pth")
+                    if self.iteration % self.iters_per_epoch == 0:
+                        self.save(f"checkpoint_e{self.epoch_of(self.iteration)}.pth")
+                    barrier(self.dist)
+            finally:
+                bar.close()
+                if self.writer is not None:
+                    self.writer.close()
+        if self.dist.is_main and stopped:
+            latest = os.path.join(cfg.TRAIN.SNAPSHOT_DIR, "latest.pth")
+            logger.info(f"stopped at iteration {self.iteration}; continue with --resume {latest}")
+        elif self.dist.is_main:
             logger.info(f"done at iteration {self.iteration}; checkpoints in {cfg.TRAIN.SNAPSHOT_DIR}")
         return self.iteration
 
 
-def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[int] = None) -> int:
-    """Build a :class:`Trainer` and run it; tears the process group down afterwards."""
+def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[int] = None,
+          exit_on_signal: bool = False) -> int:
+    """Build a :class:`Trainer` and run it; tears the process group down afterwards.
+
+    Returns the iteration reached. A run stopped by Ctrl-C / SIGTERM (saved, resumable) returns
+    normally too, unless ``exit_on_signal``: then it exits with the shell's code for that
+    signal (130 / 143), so ``train.py && test.py`` does not go on after an interruption.
+    """
+    trainer = None
     try:
         trainer = Trainer(cfg, torch.device(device), resume=resume or cfg.TRAIN.RESUME, stop_after=stop_after)
-        return trainer.run()
+        iteration = trainer.run()
     finally:
+        if trainer is not None:
+            trainer.close()
         shutdown_distributed()
+    if exit_on_signal and trainer.stop_signal is not None:
+        raise SystemExit(128 + int(trainer.stop_signal))
+    return iteration

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import numpy as np
 import torch
@@ -25,6 +25,35 @@ def atomic_torch_save(obj: Any, path: str) -> None:
     """``torch.save`` to ``path.tmp<pid>``, fsync, then ``os.replace``: readers never see half a file."""
     with atomic_open(path, "wb", fsync=True) as f:
         torch.save(obj, f)
+
+
+def remove_stale_temporaries(folder: str) -> List[str]:
+    """Delete ``*.pth.tmp<pid>`` files that a killed run left in ``folder`` (its process is gone);
+    returns their paths. A checkpoint killed mid-write leaves such a file, as large as a checkpoint."""
+    removed = []
+    if not os.path.isdir(folder):
+        return removed
+    for name in os.listdir(folder):
+        stem, sep, pid = name.rpartition(".tmp")
+        if not (sep and stem.endswith(".pth") and pid.isdigit()) or _process_alive(int(pid)):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def load_checkpoint(path: str, map_location: Any = "cpu") -> Dict[str, Any]:

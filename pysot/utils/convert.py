@@ -7,8 +7,9 @@ UP-channel RPN (``conv_cls1``, ``conv_r1``, ``conv_cls2``, ``conv_r2``,
 """
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
-from typing import Mapping
+from typing import Mapping, Optional, Union
 
 import torch
 
@@ -65,8 +66,10 @@ def looks_like_dasiamrpn(state_dict: Mapping[str, object]) -> bool:
     return any(k.startswith(DASIAMRPN_BACKBONE_PREFIX[0]) for k in remove_prefix(state_dict))
 
 
-def convert_checkpoint(input_path: str, output_path: str, cfg: CN) -> "OrderedDict[str, torch.Tensor]":
-    """Convert ``input_path`` for the model ``cfg`` describes, verify it, save it atomically.
+def convert_checkpoint(source: Union[str, os.PathLike, Mapping[str, torch.Tensor]], output_path: str, cfg: CN,
+                       name: Optional[str] = None) -> "OrderedDict[str, torch.Tensor]":
+    """Convert ``source`` (a checkpoint path, or its already-read state_dict) for the model
+    ``cfg`` describes, verify it, save it atomically.
 
     DaSiamRPN names are renamed (:func:`convert_dasiamrpn`); PySOT files only
     lose ``module.`` prefixes. The result must load into ``build_model(cfg)``
@@ -75,13 +78,18 @@ def convert_checkpoint(input_path: str, output_path: str, cfg: CN) -> "OrderedDi
     ``{"state_dict": ..., "config": <resolved YAML text>}`` (the layout of
     :mod:`pysot.utils.checkpoint`), so the model can be
     rebuilt from the file alone; :func:`pysot.utils.model_load.load_pretrain`
-    reads it.
+    reads it. ``name`` is how errors call the input (default: its path); give the
+    file name when passing a state_dict read from it.
     """
-    state_dict = read_state_dict(input_path)
+    name = name or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "state_dict")
+    state_dict = read_state_dict(source)
     if looks_like_dasiamrpn(state_dict):
-        state_dict = convert_dasiamrpn(state_dict)
+        try:
+            state_dict = convert_dasiamrpn(state_dict)
+        except CheckpointMismatchError as e:
+            raise CheckpointMismatchError(f"{name}: {e}") from None
     model = build_model(cfg)
-    load_pretrain(model, state_dict, strict=True)
+    load_pretrain(model, state_dict, strict=True, name=name)
     payload = {"state_dict": state_dict, "config": cfg.dump()}
     atomic_torch_save(payload, output_path)
     return state_dict

@@ -63,9 +63,20 @@ def get_logger(name: str = "pysot", level: Optional[int] = None) -> logging.Logg
     return logger
 
 
-def add_file_handler(path: str) -> None:
-    """Also write the ``pysot`` logs (uncoloured) to ``path``; used by the trainer."""
+def add_file_handler(path: str) -> logging.Handler:
+    """Also write the ``pysot`` logs (uncoloured) to ``path``; used by the trainer.
+
+    Returns the handler: give it to :func:`remove_file_handler` when the work is done, or
+    a later run in the same process (a notebook, a test) would still write into this file.
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     handler = logging.FileHandler(path)
     handler.setFormatter(_Formatter(False))
     get_logger().addHandler(handler)
+    return handler
+
+
+def remove_file_handler(handler: logging.Handler) -> None:
+    """Detach and close a handler :func:`add_file_handler` returned."""
+    get_logger().removeHandler(handler)
+    handler.close()

@@ -11,6 +11,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from pysot.core.config import ConfigError
+
 
 def epoch_lrs(kind: str, epochs: int, **kwargs) -> List[float]:
     """LRs of ``epochs`` epochs for one schedule ``kind``.
@@ -92,9 +94,15 @@ class EpochLR:
 def build_lr_scheduler(cfg, optimizer: torch.optim.Optimizer) -> EpochLR:
     """Map ``cfg.TRAIN.LR`` / ``cfg.TRAIN.LR_WARMUP`` / ``cfg.TRAIN.EPOCH`` onto :class:`EpochLR`."""
     t = cfg.TRAIN
+    if t.LR_WARMUP.WARMUP and t.LR_WARMUP.EPOCH > t.EPOCH:
+        raise ConfigError(f"TRAIN.LR_WARMUP.EPOCH ({t.LR_WARMUP.EPOCH}) is longer than TRAIN.EPOCH ({t.EPOCH}); "
+                          "shorten the warm-up or set TRAIN.LR_WARMUP.WARMUP False")
     # A YAML without KWARGS warms up from BASE_LR / 10 to BASE_LR, then starts at BASE_LR.
     main_kw = {"start_lr": t.BASE_LR, **dict(t.LR.KWARGS)}
     warm_kw = {"start_lr": t.BASE_LR * 0.1, "end_lr": t.BASE_LR, **dict(t.LR_WARMUP.KWARGS)}
-    lrs = build_epoch_lrs(t.EPOCH, t.LR.TYPE, main_kw, t.LR_WARMUP.WARMUP, t.LR_WARMUP.TYPE,
-                          t.LR_WARMUP.EPOCH, warm_kw)
+    try:
+        lrs = build_epoch_lrs(t.EPOCH, t.LR.TYPE, main_kw, t.LR_WARMUP.WARMUP, t.LR_WARMUP.TYPE,
+                              t.LR_WARMUP.EPOCH, warm_kw)
+    except ValueError as e:
+        raise ConfigError(f"TRAIN.LR / TRAIN.LR_WARMUP: {e}") from None
     return EpochLR(optimizer, lrs)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -58,7 +58,7 @@ def read_state_dict(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any
         try:
             checkpoint = torch.load(source, map_location="cpu", weights_only=True)
         except Exception as e:  # a pickle that needs more than tensors, or not a torch file
-            raise ValueError(f"{source}: cannot be read as a PyTorch checkpoint: {e}") from None
+            raise ValueError(f"{source}: cannot be read as a PyTorch checkpoint ({type(e).__name__}: {e})") from None
     else:
         checkpoint = path_or_state_dict
     if not isinstance(checkpoint, Mapping):
@@ -80,16 +80,21 @@ def _summarise(keys: list, limit: int = 6) -> str:
 
 
 def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any]],
-                  strict: bool = False) -> nn.Module:
+                  strict: bool = False, name: Optional[str] = None) -> nn.Module:
     """Load weights into ``model`` (in place) and return it.
 
     Missing and unexpected keys are logged as a warning (``strict=False``) or
     raised as :class:`CheckpointMismatchError` (a ``KeyError``, ``strict=True``); a tensor whose shape differs
     from the model's always raises a ``ValueError`` naming the key. BN
     ``num_batches_tracked`` counters absent from old files are not reported.
+    A checkpoint none of whose tensors belongs to the model (another network, or
+    backbone weights given for a whole model) raises :class:`CheckpointMismatchError`
+    even with ``strict=False``: it would leave the model as initialised.
+    ``name`` is how errors and logs call the checkpoint (default: its path, or
+    ``state_dict`` for one given in memory, e.g. the file it was read from).
     """
     state_dict = read_state_dict(path_or_state_dict)
-    source = _source_name(path_or_state_dict)
+    source = name or _source_name(path_or_state_dict)
     own = model.state_dict()
     mismatched = [
         f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
@@ -100,6 +105,10 @@ def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, 
         raise ValueError(f"{source}: shape mismatch: " + "; ".join(mismatched[:5]) + (" ..." if len(mismatched) > 5 else ""))
     missing = [k for k in own if k not in state_dict and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state_dict if k not in own]
+    if own and len(unexpected) == len(state_dict):
+        raise CheckpointMismatchError(
+            f"{source}: none of its {len(state_dict)} tensors belongs to the model "
+            f"(checkpoint keys: {_summarise(list(state_dict), 3)}; model keys: {_summarise(list(own), 3)})")
     if strict and (missing or unexpected):
         parts = []
         if missing:
@@ -108,10 +117,10 @@ def load_pretrain(model: nn.Module, path_or_state_dict: Union[str, os.PathLike, 
             parts.append(f"unexpected {len(unexpected)}: {_summarise(unexpected)}")
         raise CheckpointMismatchError(f"{source}: checkpoint does not match the model; " + "; ".join(parts))
     if missing:
-        logger.warning("missing %d keys (left as initialised): %s", len(missing), _summarise(missing))
+        logger.warning("%s: missing %d keys (left as initialised): %s", source, len(missing), _summarise(missing))
     if unexpected:
-        logger.warning("unexpected %d keys (ignored): %s", len(unexpected), _summarise(unexpected))
+        logger.warning("%s: unexpected %d keys (ignored): %s", source, len(unexpected), _summarise(unexpected))
     model.load_state_dict(state_dict, strict=False)
     loaded = len(state_dict) - len(unexpected)
-    logger.info("loaded %d/%d tensors", loaded, len(own))
+    logger.info("%s: loaded %d/%d tensors", source, loaded, len(own))
     return model

@@ -95,13 +95,28 @@ def test_bad_annotations_are_named(tmp_path, synthetic_crop511):
         SubDataset("X", str(tmp_path), str(empty))
 
 
-def test_missing_crop_names_path(tmp_path, synthetic_crop511):
+def test_missing_crop_names_path(tmp_path, synthetic_crop511, capfd):
     anno = tmp_path / "a.json"
-    anno.write_text(json.dumps({"ghost": {"00": {"000000": [10, 10, 50, 60]}}}))
-    cfg = _cfg({"root": str(tmp_path), "anno": str(anno)}, NEG=0.0)
-    ds = build_train_dataset(cfg, length=2)
-    with pytest.raises(FileNotFoundError, match="ghost"):
-        ds[(0, 0)]
+    listed = json.load(open(synthetic_crop511["anno"]))
+    first = sorted(listed)[0]
+    listed["zz_ghost"] = {"00": {"000000": [10, 10, 50, 60]}}  # a crop deleted after preparation
+    anno.write_text(json.dumps(listed))
+    cfg = _cfg({"root": synthetic_crop511["root"], "anno": str(anno)}, NEG=0.0)
+    cfg.DATASET.SYN.NUM_USE = -1
+    ds = build_train_dataset(cfg, length=60)
+    assert os.path.isdir(os.path.join(synthetic_crop511["root"], first))
+    with pytest.raises(FileNotFoundError, match="zz_ghost"):
+        for i in range(60):
+            ds[(0, i)]
+    assert "findDecoder" not in capfd.readouterr().err  # no OpenCV warning on top of our error
+
+
+def test_wrong_root_is_named_before_training(tmp_path, synthetic_crop511):
+    with pytest.raises(DatasetError, match=r"DATASET.SYN.ROOT: crop folder not found: .*nowhere"):
+        SubDataset("SYN", str(tmp_path / "nowhere"), synthetic_crop511["anno"])
+    parent = os.path.dirname(synthetic_crop511["root"])  # the --out folder instead of its crop511
+    with pytest.raises(DatasetError, match=r"ROOT must be the crop511 folder .*did you mean .*crop511\?"):
+        SubDataset("SYN", parent, synthetic_crop511["anno"])
 
 
 def test_mask_labels_follow_the_search_crop(tmp_path):
@@ -114,8 +129,26 @@ def test_mask_labels_follow_the_search_crop(tmp_path):
     ds.search_aug.flip = 0.5
     for i in range(6):
         assert_mask_covers_box(ds[(0, i)], min_cover=0.3)
-    os.remove(os.path.join(paths["root"], "synthetic_0000", "000000.00.m.png"))
+    # Masks lost after preparation (the first one is checked when training starts, see below).
+    last_video = os.path.join(paths["root"], "synthetic_0002")
+    for name in os.listdir(last_video):
+        if name.endswith(".m.png"):
+            os.remove(os.path.join(last_video, name))
     cfg.DATASET.SYN.NUM_USE = -1
-    with pytest.raises(FileNotFoundError, match="000000.00.m.png"):
+    with pytest.raises(FileNotFoundError, match=r"synthetic_0002/\d{6}\.\d{2}\.m\.png"):
         for i in range(40):
             build_train_dataset(cfg, length=40)[(0, i)]
+
+
+def test_a_sub_dataset_without_its_keys_is_named(synthetic_crop511):
+    cfg = _cfg(synthetic_crop511)
+    del cfg.DATASET.SYN["FRAME_RANGE"]
+    with pytest.raises(DatasetError, match=r"DATASET.SYN lacks FRAME_RANGE \(a sub-dataset needs ROOT"):
+        build_train_dataset(cfg, length=2)
+
+
+def test_mask_training_on_a_dataset_without_masks_is_refused_at_start(synthetic_crop511):
+    cfg = _cfg(synthetic_crop511)  # written without --with-masks
+    cfg.MASK.MASK = True
+    with pytest.raises(DatasetError, match=r"MASK.MASK is True but DATASET.SYN has no mask crops .*\.m\.png"):
+        build_train_dataset(cfg, length=2)

@@ -102,3 +102,32 @@ def test_youtube_bb_normalised_boxes(tmp_path):
     crop_dataset(videos, str(tmp_path / "out"))
     anno = json.loads((tmp_path / "out" / "train.json").read_text())
     np.testing.assert_allclose(anno["abc"]["00"]["000000"], [20, 20, 100, 60])
+
+
+def test_prepare_refuses_empty_roots_and_unwritable_outputs(tmp_path, capsys):
+    from training_dataset.prepare import main as prepare_main
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert prepare_main(["generic", "--root", str(empty), "--out", str(tmp_path / "o1"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"no generic annotations found under --root {empty}" in err and "groundtruth.txt" in err
+    assert not (tmp_path / "o1" / "train.json").exists()  # no empty index for training to trip on later
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert prepare_main(["generic", "--root", str(empty), "--out", str(blocker / "out")]) == 2
+    assert f"--out {blocker / 'out'}: cannot create the output folder" in capsys.readouterr().err
+    assert prepare_main(["synthetic", "--out", str(tmp_path / "o2"), "--num-videos", "0"]) == 2
+    assert "--num-videos" in capsys.readouterr().err
+
+
+def test_prepare_fails_when_every_image_is_missing(tmp_path, capsys):
+    from training_dataset.prepare import main as prepare_main
+
+    seq = tmp_path / "raw" / "seq"
+    (seq / "img").mkdir(parents=True)
+    (seq / "groundtruth.txt").write_text("1,2,30,40\n")
+    (seq / "img" / "00000001.jpg").write_text("not an image")
+    assert prepare_main(["generic", "--root", str(tmp_path / "raw"), "--out", str(tmp_path / "o"),
+                         "--workers", "1"]) == 2
+    assert "no crop was written from 1 generic video(s)" in capsys.readouterr().err

@@ -1,5 +1,4 @@
 """DaSiamRPN name conversion and tools/convert_checkpoint.py."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -8,6 +7,7 @@ import pytest
 import torch
 
 from parity import load_fixture, synthetic_state_dict
+from tool_loader import load_tool
 from pysot.config import load_cfg
 from pysot.models import build_model
 from pysot.utils.convert import convert_dasiamrpn, looks_like_dasiamrpn
@@ -62,13 +62,43 @@ def test_cli_converts_verifies_and_embeds_the_config(tmp_path):
 def test_cli_refuses_a_mismatched_config(tmp_path):
     source, _ = _release_file("dasiamrpn_big", tmp_path)
     output = tmp_path / "wrong.pth"
-    script = os.path.join(REPO, "tools", "convert_checkpoint.py")
-    spec = importlib.util.spec_from_file_location("convert_checkpoint", script)
-    convert_checkpoint = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(convert_checkpoint)
+    convert_checkpoint = load_tool("convert_checkpoint")
     config = os.path.join(REPO, "experiments", "dasiamrpn_vot", "config.yaml")
     assert convert_checkpoint.main(["--input", str(source), "--output", str(output), "--config", config]) == 1
     assert not output.exists()
     # Without --config the width of the first convolution picks the BIG experiment.
     assert convert_checkpoint.main(["--input", str(source), "--output", str(output)]) == 0
     assert "width_mult: 2.0" in torch.load(output, weights_only=True)["config"]
+
+
+def test_cli_reads_its_input_once(tmp_path, monkeypatch):
+    source, _ = _release_file("dasiamrpn_vot", tmp_path)
+    reads = []
+    real_load = torch.load
+
+    def counting_load(f, *args, **kwargs):
+        reads.append(str(f))
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counting_load)
+    assert load_tool("convert_checkpoint").main(["--input", str(source), "--output", str(tmp_path / "out.pth")]) == 0
+    assert reads == [str(source)]
+
+
+def test_cli_errors_name_the_input(tmp_path, caplog):
+    import logging
+
+    other = tmp_path / "other.pth"
+    torch.save({"fc.weight": torch.zeros(2)}, other)
+    tool = load_tool("convert_checkpoint")
+    logging.getLogger("pysot").propagate = True  # let caplog see the package logger
+    try:
+        with caplog.at_level(logging.ERROR, logger="pysot"):
+            assert tool.main(["--input", str(other), "--output", str(tmp_path / "o.pth")]) == 1
+            config = os.path.join(REPO, "experiments", "dasiamrpn_vot", "config.yaml")
+            assert tool.main(["--input", str(other), "--output", str(tmp_path / "o.pth"), "--config", config]) == 1
+    finally:
+        logging.getLogger("pysot").propagate = False
+    assert f"{other}: not a DaSiamRPN release file" in caplog.text
+    assert f"{other}: none of its 1 tensors belongs to the model" in caplog.text
+    assert not (tmp_path / "o.pth").exists()

@@ -94,3 +94,17 @@ def test_missing_and_unreadable_files(tmp_path):
         read_state_dict(str(broken))
     with pytest.raises(ValueError, match="holds no tensors"):
         read_state_dict({"epoch": 1})
+
+
+def test_a_checkpoint_of_another_network_is_refused_even_when_not_strict(tmp_path):
+    path = str(tmp_path / "other_net.pth")
+    torch.save({"state_dict": {"backbone.conv.weight": torch.zeros(4, 3, 3, 3)}}, path)
+    with pytest.raises(CheckpointMismatchError, match=r"other_net.pth: none of its 1 tensors belongs to the model"):
+        load_pretrain(Tiny(), path)
+
+
+def test_unreadable_file_error_says_what_failed(tmp_path):
+    text = tmp_path / "notes.pth"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match=r"notes.pth: cannot be read as a PyTorch checkpoint \(\w+Error"):
+        load_pretrain(Tiny(), str(text))

@@ -1,5 +1,4 @@
 """tools/benchmark.py smoke test (tiny iteration counts) and the timing helpers. Timings are never asserted."""
-import importlib.util
 import json
 import os
 
@@ -7,6 +6,7 @@ import pytest
 import torch
 
 from pysot.utils.benchmark import count_flops, interleaved_times, median_ratio
+from tool_loader import load_tool
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,10 +28,7 @@ def test_count_flops_of_a_convolution():
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("tool_benchmark", os.path.join(REPO, "tools", "benchmark.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("benchmark")
 
 
 @pytest.mark.slow

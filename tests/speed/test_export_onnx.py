@@ -1,5 +1,4 @@
 """ONNX export of the template/track graphs, checked with onnxruntime against PyTorch."""
-import importlib.util
 import json
 import os
 
@@ -9,6 +8,7 @@ import torch
 from pysot.models.export import export_onnx, verify_onnx
 from parity import within
 from pysot.models.fast import optimize_for_inference
+from tool_loader import load_tool
 from tracker.tracker_helpers import dasiamrpn_cfg_and_model, fixture_cfg_and_model
 
 pytest.importorskip("onnxruntime")
@@ -100,10 +100,7 @@ def test_siammask_export_includes_mask(tmp_path):
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("tool_export_onnx", os.path.join(REPO, "tools", "export_onnx.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("export_onnx")
 
 
 def test_export_tool(tmp_path, capsys):

@@ -1,5 +1,4 @@
 """tools/test.py, tools/eval.py and tools/hp_search.py end to end on tiny synthetic benchmarks."""
-import importlib.util
 import json
 import logging
 import os
@@ -9,16 +8,10 @@ import numpy as np
 import pytest
 
 from pysot.datasets.synthetic import render_clip
+from tool_loader import load_tool
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY_CONFIG = os.path.join(REPO, "experiments", "siamrpn_alex_tiny", "config.yaml")
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f"tool_{name}", os.path.join(REPO, "tools", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_otb_json(root, num_videos=2, num_frames=5):

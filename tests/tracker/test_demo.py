@@ -1,7 +1,6 @@
 """tools/demo.py and its library side pysot.tracker.video."""
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import pytest
@@ -10,14 +9,12 @@ import torch
 from parity import load_fixture, load_video, synthetic_state_dict
 from pysot.tracker import SiamRPNTracker
 from pysot.tracker.video import VideoSourceError, open_frames, parse_box, track_video
+from tool_loader import load_tool
 from tracker_helpers import REPO, SEQUENCES, ScriptedRPN
 
 
 def _demo_module():
-    spec = importlib.util.spec_from_file_location("pysot_demo_tool", os.path.join(REPO, "tools", "demo.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("demo")
 
 
 def _scripted_tracker():

@@ -37,3 +37,21 @@ def test_truncated_checkpoint_fails_clearly(tmp_path):
         load_checkpoint(str(path))
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(str(tmp_path / "nope.pth"))
+
+
+def test_temporaries_of_killed_runs_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from pysot.utils.checkpoint import remove_stale_temporaries
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    (tmp_path / f"latest.pth.tmp{dead_pid}").write_bytes(b"half a checkpoint")
+    (tmp_path / f"checkpoint_e2.pth.tmp{os.getpid()}").write_bytes(b"being written by a live process")
+    (tmp_path / "latest.pth").write_bytes(b"kept")
+    (tmp_path / f"notes.txt.tmp{dead_pid}").write_bytes(b"not a checkpoint: not ours to delete")
+    assert remove_stale_temporaries(str(tmp_path)) == [str(tmp_path / f"latest.pth.tmp{dead_pid}")]
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["latest.pth", f"checkpoint_e2.pth.tmp{os.getpid()}", f"notes.txt.tmp{dead_pid}"])
+    assert remove_stale_temporaries(str(tmp_path / "missing")) == []

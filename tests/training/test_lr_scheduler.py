@@ -48,3 +48,18 @@ def test_from_config_defaults_to_base_lr():
     assert len(sched.lrs) == 6
     assert sched.lrs[0] == pytest.approx(cfg.TRAIN.BASE_LR / 10) and sched.lrs[1] == pytest.approx(cfg.TRAIN.BASE_LR)
     assert sched.lrs[2] == pytest.approx(cfg.TRAIN.BASE_LR)
+
+
+def test_config_errors_name_the_keys():
+    from pysot.config import ConfigError
+
+    cfg = get_cfg()
+    cfg.TRAIN.EPOCH, cfg.TRAIN.LR_WARMUP.EPOCH = 1, 5
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ConfigError, match=r"TRAIN.LR_WARMUP.EPOCH \(5\) is longer than TRAIN.EPOCH \(1\)"):
+        build_lr_scheduler(cfg, optimizer)
+    cfg.TRAIN.LR_WARMUP.WARMUP = False
+    assert len(build_lr_scheduler(cfg, optimizer).lrs) == 1  # no warm-up: one epoch is fine
+    cfg.TRAIN.LR.TYPE = "exp"
+    with pytest.raises(ConfigError, match=r"TRAIN.LR / TRAIN.LR_WARMUP: unknown LR schedule 'exp'"):
+        build_lr_scheduler(cfg, optimizer)

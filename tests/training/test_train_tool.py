@@ -12,6 +12,7 @@ from pysot.core.config import load_cfg
 from pysot.datasets.synthetic import write_crop511_dataset
 from pysot.training.trainer import train
 from pysot.utils.checkpoint import load_checkpoint
+from tool_loader import load_tool
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CFG = os.path.join(REPO, "experiments", "siamrpn_alex_tiny", "config.yaml")
@@ -59,6 +60,7 @@ def test_torchrun_two_processes_gloo(data, tmp_path):
     proc = _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                  "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(data, snap))
     assert "2 process(es)" in proc.stderr
+    assert "FutureWarning" not in proc.stderr  # no per-rank deprecation noise from the DDP wrapper
     ck = load_checkpoint(str(snap / "latest.pth"))
     assert ck["iteration"] == 4 and ck["world_size"] == 2
     assert (snap / "checkpoint_e2.pth").is_file()
@@ -78,6 +80,29 @@ def test_stop_and_resume_equals_uninterrupted(data, tmp_path):
     a, b = _state(full / "latest.pth"), _state(split / "latest.pth")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6, msg=f"{k} differs after resume")
+    # The resumed run's event file tells TensorBoard to drop what the first run logged after iteration 4.
+    restarts = [(e.step, e.session_log.status) for e in _events(split / "logs") if e.HasField("session_log")]
+    assert (5, 1) in restarts  # SessionLog.START at the first new step
+
+
+def _events(log_dir):
+    """Every tensorboard event in ``log_dir`` (TFRecord framing: u64 length, u32 crc, payload, u32 crc)."""
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    events = []
+    for name in sorted(os.listdir(log_dir)):
+        if not name.startswith("events."):
+            continue
+        data, pos = (log_dir / name).read_bytes(), 0
+        while pos < len(data):
+            (length,) = struct.unpack("<Q", data[pos:pos + 8])
+            event = event_pb2.Event()
+            event.ParseFromString(data[pos + 12:pos + 12 + length])
+            events.append(event)
+            pos += 12 + length + 4
+    return events
 
 
 def test_kill_and_resume(data, tmp_path):
@@ -111,3 +136,81 @@ def test_truncated_resume_fails_clearly(data, tmp_path):
                            "--opts"] + _opts(data, tmp_path / "snap"), cwd=REPO, env=_env(), capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode != 0 and "latest.pth: cannot read checkpoint" in proc.stderr
+
+
+def test_ctrl_c_saves_the_current_iteration_and_resumes(data, tmp_path):
+    snap = tmp_path / "snap"
+    cmd = [sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(
+        data, snap, epochs=2, iters=5) + ["TRAIN.NUM_WORKERS", "1"]
+    # Own session: the signal goes to the whole process group, DataLoader worker included, as a terminal's Ctrl-C.
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if " it 1/10 " in line:
+                os.killpg(proc.pid, signal.SIGINT)
+    finally:
+        proc.wait(timeout=120)
+    log = "".join(lines)
+    assert proc.returncode == 130, log
+    assert "Traceback" not in log and "stopped at iteration" in log
+    stopped_at = int(log.split("stopped at iteration ")[1].split(";")[0])
+    assert 1 <= stopped_at < 10
+    assert load_checkpoint(str(snap / "latest.pth"))["iteration"] == stopped_at
+    _run([sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu",
+          "--resume", str(snap / "latest.pth"), "--opts"] + _opts(data, snap, epochs=2, iters=5))
+    assert load_checkpoint(str(snap / "latest.pth"))["iteration"] == 10
+
+
+def test_user_errors_are_one_line_naming_file_or_key(data, tmp_path, caplog):
+    import logging
+
+    tool = load_tool("train")
+    snap = tmp_path / "snap"
+    crop_parent = os.path.dirname(data["root"])
+    inference_only = os.path.join(REPO, "pysot", "data", "siamrpn_alex_tiny.pth")
+    cases = [
+        (["--opts"] + _opts(data, snap) + ["DATASET.SYNTHETIC.ROOT", crop_parent], "DATASET.SYNTHETIC.ROOT"),
+        (["--opts"] + _opts(data, snap) + ["TRAIN.EPOCH", "1", "TRAIN.LR_WARMUP.EPOCH", "2"],
+         "TRAIN.LR_WARMUP.EPOCH (2) is longer than TRAIN.EPOCH (1)"),
+        (["--resume", inference_only, "--opts"] + _opts(data, snap),
+         "siamrpn_alex_tiny.pth: not a training checkpoint"),
+        (["--opts"] + _opts(data, snap) + ["TRAIN.PRETRAINED", str(tmp_path / "none.pth")], "none.pth"),
+    ]
+    logging.getLogger("pysot").propagate = True  # let caplog see the package logger
+    try:
+        for extra, expected in cases:
+            caplog.clear()
+            with caplog.at_level(logging.ERROR, logger="pysot"):
+                assert tool.main(["--cfg", CFG, "--device", "cpu"] + extra) == 2
+            assert expected in caplog.text, (expected, caplog.text)
+    finally:
+        logging.getLogger("pysot").propagate = False
+
+
+def test_resume_into_another_network_names_the_checkpoint(data, tmp_path):
+    from pysot.utils.checkpoint import CheckpointError
+
+    snap = tmp_path / "snap"
+    assert train(load_cfg(CFG, _opts(data, snap, epochs=1, iters=1) + ["TRAIN.LR_WARMUP.WARMUP", "False"]),
+                 "cpu") == 1
+    wider = _opts(data, tmp_path / "other", epochs=1, iters=1) + [
+        "TRAIN.LR_WARMUP.WARMUP", "False", "BACKBONE.KWARGS.width_mult", "0.5", "RPN.KWARGS.in_channels", "128"]
+    with pytest.raises(CheckpointError, match=r"--resume: .*latest.pth: shape mismatch: backbone"):
+        train(load_cfg(CFG, wider), "cpu", resume=str(snap / "latest.pth"))
+
+
+def test_each_run_writes_only_its_own_train_log(data, tmp_path):
+    import logging
+
+    quick = ["TRAIN.LR_WARMUP.WARMUP", "False"]
+    first, second, failed = tmp_path / "first", tmp_path / "second", tmp_path / "failed"
+    train(load_cfg(CFG, _opts(data, first, epochs=1, iters=1) + quick), "cpu")
+    with pytest.raises(Exception, match="not found"):  # a run that cannot start
+        train(load_cfg(CFG, _opts(data, failed, epochs=1, iters=1) + quick), "cpu", resume=str(tmp_path / "x.pth"))
+    train(load_cfg(CFG, _opts(data, second, epochs=1, iters=1) + quick), "cpu")
+    first_log = (first / "logs" / "train.log").read_text()
+    assert str(first) in first_log and str(second) not in first_log and str(failed) not in first_log
+    assert not [h for h in logging.getLogger("pysot").handlers if isinstance(h, logging.FileHandler)]
