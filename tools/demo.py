@@ -26,13 +26,26 @@ def parse_args(argv=None) -> argparse.Namespace:
                                    "or camera index (0); default: a synthetic clip")
     p.add_argument("--init", help="initial box x,y,w,h (default: mouse selection, or the synthetic clip's box)")
     p.add_argument("--output", help="write the annotated video here (.mp4, .avi, .mov or .mkv)")
+    p.add_argument("--fps", type=float, help="frame rate of --output (default: the source video's, else 25)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     p.add_argument("--fast", action="store_true", help="inference fast path (BN folding, fused ops; docs/speed.md)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--no-display", action="store_true", help="never open a window")
     p.add_argument("opts", nargs="*", help="config overrides KEY VALUE ...")
     # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
-    return p.parse_intermixed_args(argv)
+    return p.parse_intermixed_args(_attach_negative_init(sys.argv[1:] if argv is None else list(argv)))
+
+
+def _attach_negative_init(argv):
+    """``--init -5,10,40,60`` (a box starting left of the image) as ``--init=-5,10,40,60``: argparse
+    would otherwise read the value as an unknown option and say --init has no argument."""
+    out = []
+    for i, arg in enumerate(argv):
+        if i > 0 and argv[i - 1] == "--init" and arg[:2] in {f"-{d}" for d in "0123456789."}:
+            out[-1] = f"--init={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def resolve_model(config, snapshot):
@@ -50,7 +63,8 @@ def resolve_model(config, snapshot):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pysot.tracker.video import check_output_path, display_available, open_frames, parse_box, track_video
+    from pysot.tracker.video import (check_output_path, display_available, open_frames, parse_box,
+                                     source_properties, track_video)
     from pysot.utils.log import get_logger
     from toolkit.cli import run_main
     from toolkit.runner import TrackerSpec, build_tracker_from_spec
@@ -64,9 +78,11 @@ def main(argv=None) -> int:
             raise FileNotFoundError(f"--config {config}: file not found")
         if args.output:
             check_output_path(args.output)
+        if args.fps is not None and not 0 < args.fps <= 1000:
+            raise ValueError(f"--fps {args.fps:g}: give a frame rate in (0, 1000]")
         if args.config and not args.snapshot:
             logger.warning("no --snapshot: the network keeps its random initial weights")
-        total = None
+        total, source_fps = None, None
         if args.video is None:
             from pysot.datasets.synthetic import render_clip
 
@@ -76,17 +92,19 @@ def main(argv=None) -> int:
             logger.info("no --video: tracking a generated %d-frame clip from its ground-truth box", total)
         else:
             frames = open_frames(args.video)
+            source_fps, total = source_properties(args.video)
         show = not args.no_display and display_available()
         if not show and not args.output:
             logger.warning("no display and no --output: results are only counted (pass --output out.mp4)")
         tracker = build_tracker_from_spec(TrackerSpec(config, snapshot, args.device, list(args.opts or []),
                                                       fast=args.fast))
         logger.info("%s on %s", type(tracker).__name__, tracker.device)
-        result = track_video(tracker, frames, init_box, output=args.output, show=show,
+        output_fps = args.fps or source_fps or 25.0
+        result = track_video(tracker, frames, init_box, output=args.output, show=show, output_fps=output_fps,
                              max_frames=args.max_frames, total=total)
         print(f"tracked {len(result.results) - 1} frames at {result.fps:.1f} fps")
         if args.output:
-            print(f"wrote {args.output}")
+            print(f"wrote {args.output} ({output_fps:g} fps)")
         return 0
 
     return run_main(run, logger)

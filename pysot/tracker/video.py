@@ -11,7 +11,7 @@ import glob
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -85,6 +85,32 @@ def open_frames(source: Union[str, int]) -> Iterator[np.ndarray]:
         capture.release()
         raise VideoSourceError(f"{source}: opened, but no frame could be read")
     return _read_capture(capture, first)
+
+
+def source_properties(source: Union[str, int]) -> Tuple[Optional[float], Optional[int]]:
+    """``(fps, frame_count)`` of a video file or image folder, ``None`` where unknown.
+
+    The demo writes its annotated video at the source's frame rate, so the output
+    plays at the original speed, and sizes its progress bar from the count. A camera
+    is not probed (opening it twice may fail); containers that store no rate give ``None``.
+    """
+    if isinstance(source, str) and os.path.isdir(source):
+        for folder in (source,) + tuple(os.path.join(source, sub) for sub in FRAME_SUBFOLDERS):
+            paths = _folder_images(folder)
+            if paths:
+                return None, len(paths)
+        return None, None
+    if isinstance(source, int) or str(source).isdigit() or not os.path.isfile(str(source)):
+        return None, None
+    capture = cv2.VideoCapture(str(source))
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS)) if capture.isOpened() else 0.0
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+    # Some containers report 0, NaN or absurd rates (e.g. 90000, a time base) when none is stored.
+    fps_ok = np.isfinite(fps) and 0.0 < fps <= 1000.0
+    return (fps if fps_ok else None), (count if count > 0 else None)
 
 
 def _read_images(paths: Sequence[str]) -> Iterator[np.ndarray]:

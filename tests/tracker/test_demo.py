@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import pytest
 import torch
 
 from parity import load_fixture, load_video, synthetic_state_dict
 from pysot.tracker import SiamRPNTracker
-from pysot.tracker.video import VideoSourceError, open_frames, parse_box, track_video
+from pysot.tracker.video import VideoSourceError, open_frames, parse_box, source_properties, track_video
 from tool_loader import load_tool
 from tracker_helpers import REPO, SEQUENCES, ScriptedRPN
 
@@ -125,3 +126,48 @@ def test_demo_tool_flags_after_overrides(tmp_path, capsys):
     assert demo.main(["TRACK.LR", "0.3", "--no-display", "--max-frames", "3", "--video", os.path.join(SEQUENCES, "ball1"),
                       "--init", "248,209,20,21"]) == 0
     assert "tracked 2 frames" in capsys.readouterr().out
+
+
+def _write_video(path, frames, fps):
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+def test_source_properties(tmp_path):
+    from pysot.datasets.synthetic import render_clip
+
+    frames, _ = render_clip(num_frames=5)
+    video = str(tmp_path / "clip.avi")
+    _write_video(video, frames, 12.0)
+    assert source_properties(video) == (12.0, 5)
+    assert source_properties(os.path.join(SEQUENCES, "ball1")) == (None, len(list(open_frames(
+        os.path.join(SEQUENCES, "ball1")))))
+    assert source_properties("0") == (None, None)  # a camera is not opened twice
+    assert source_properties(str(tmp_path / "missing.avi")) == (None, None)
+
+
+def test_demo_output_keeps_the_source_frame_rate(tmp_path, capsys):
+    from pysot.datasets.synthetic import render_clip
+
+    demo = _demo_module()
+    if not os.path.isfile(demo.DEFAULT_SNAPSHOT):
+        pytest.skip("embedded model absent")
+    frames, gt = render_clip(num_frames=4)
+    video, out, forced = str(tmp_path / "in.avi"), str(tmp_path / "out.avi"), str(tmp_path / "forced.avi")
+    _write_video(video, frames, 12.0)
+    init = ",".join(str(float(v)) for v in gt[0])
+    assert demo.main(["--video", video, "--init", init, "--output", out, "--no-display"]) == 0
+    assert "(12 fps)" in capsys.readouterr().out
+    assert source_properties(out) == (12.0, 4)
+    assert demo.main(["--video", video, "--init", init, "--output", forced, "--no-display", "--fps", "30"]) == 0
+    assert source_properties(forced)[0] == 30.0
+    assert demo.main(["--video", video, "--init", init, "--no-display", "--fps", "0"]) == 2
+
+
+def test_init_may_start_left_of_the_image():
+    demo = _demo_module()
+    args = demo.parse_args(["--init", "-5,10,40,60", "--no-display"])
+    assert args.init == "-5,10,40,60" and parse_box(args.init) == [-5.0, 10.0, 40.0, 60.0]
+    assert demo.parse_args(["--init", "-.5,-2,4,6"]).init == "-.5,-2,4,6"
