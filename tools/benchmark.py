@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,8 +67,7 @@ def main(argv=None) -> int:
     fast_kwargs = {} if args.channels_last == "auto" else {"channels_last": args.channels_last == "on"}
     if args.amp != "none":
         fast_kwargs["amp"] = args.amp
-    report = {"machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
-                          "threads": torch.get_num_threads(), "load_avg": list(os.getloadavg())},
+    report = {"machine": bench.machine_info(),
               "fast_path": {"amp": args.amp, "channels_last": args.channels_last},
               "devices": {}}
     for name in devices:

@@ -85,6 +85,27 @@ def matmul_peak_gflops(device: torch.device, size: int = 2048, reps: int = 5) ->
     return out
 
 
+def machine_info() -> Dict[str, Any]:
+    """What a figure was measured on: CPU model and the vector ISA torch dispatches to, threads,
+    load, and the GPU's name when present. Two machines of one cloud type can differ by 2x in
+    fp32 GEMM throughput (e.g. AVX-512 on a 256- or 512-bit data path), so a figure needs this."""
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", "r", encoding="utf-8", errors="replace") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    info: Dict[str, Any] = {"cpu": model, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                            "torch": torch.__version__, "threads": torch.get_num_threads(),
+                            "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
 def count_flops(fn: Callable[[], Any]) -> int:
     """FLOPs (2 per multiply-add) of the convolutions and matmuls run by ``fn()``."""
     from torch.utils.flop_counter import FlopCounterMode

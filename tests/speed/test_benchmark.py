@@ -40,6 +40,8 @@ def test_benchmark_tool_smoke(tmp_path, capsys):
                          "--workers-videos", "2", "--workers-frames", "2", "--json", str(out)])
     assert code == 0
     report = json.loads(out.read_text())
+    machine = report["machine"]
+    assert machine["cpu"] and machine["cpu_capability"] and machine["threads"] >= 1  # figures name their CPU
     cpu = report["devices"]["cpu"]
     exp = cpu["experiments"]["siamrpn_alex_tiny"]
     peaks = cpu["matmul_peak_gflops"]
