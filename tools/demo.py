@@ -63,8 +63,7 @@ def resolve_model(config, snapshot):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pysot.tracker.video import (check_output_path, display_available, open_frames, parse_box,
-                                     source_properties, track_video)
+    from pysot.tracker.video import check_output_path, display_available, open_frames, parse_box, track_video
     from pysot.utils.log import get_logger
     from toolkit.cli import run_main
     from toolkit.runner import TrackerSpec, build_tracker_from_spec
@@ -92,7 +91,7 @@ def main(argv=None) -> int:
             logger.info("no --video: tracking a generated %d-frame clip from its ground-truth box", total)
         else:
             frames = open_frames(args.video)
-            source_fps, total = source_properties(args.video)
+            source_fps, total = frames.fps, frames.count
         show = not args.no_display and display_available()
         if not show and not args.output:
             logger.warning("no display and no --output: results are only counted (pass --output out.mp4)")

@@ -11,7 +11,7 @@ import glob
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, Iterator, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -57,12 +57,38 @@ def _folder_images(folder: str) -> List[str]:
     return sorted(p for p in glob.glob(os.path.join(folder, "*")) if p.lower().endswith(IMAGE_EXTENSIONS))
 
 
-def open_frames(source: Union[str, int]) -> Iterator[np.ndarray]:
+class Frames:
+    """An iterator of ``H x W x 3`` uint8 BGR frames, with what its source says of itself:
+    ``fps`` (a video file's stored rate) and ``count`` (frames a file or folder holds),
+    each ``None`` where unknown. The demo writes its output at ``fps``, so it plays at the
+    original speed, and sizes its progress bar from ``count``."""
+
+    def __init__(self, frames: Iterator[np.ndarray], fps: Optional[float] = None,
+                 count: Optional[int] = None) -> None:
+        self._frames = frames
+        self.fps = fps
+        self.count = count
+
+    def __iter__(self) -> "Frames":
+        return self
+
+    def __next__(self) -> np.ndarray:
+        return next(self._frames)
+
+
+def _stored_fps(capture: cv2.VideoCapture) -> Optional[float]:
+    fps = float(capture.get(cv2.CAP_PROP_FPS))
+    # Containers that store no rate report 0, NaN or a time base such as 90000.
+    return fps if np.isfinite(fps) and 0.0 < fps <= 1000.0 else None
+
+
+def open_frames(source: Union[str, int]) -> Frames:
     """Frames of a video file, an image folder (sorted names), or a camera (an int or a digit string).
 
     A benchmark sequence folder (VOT ``<seq>/color/*.jpg``, OTB ``<Seq>/img/*.jpg``)
     is read from that sub-folder. Raises :class:`VideoSourceError` before yielding
-    anything when the source cannot be opened.
+    anything when the source cannot be opened. A camera reports neither rate nor count
+    (its nominal rate is not what tracking achieves).
     """
     if isinstance(source, str) and os.path.isdir(source):
         paths = _folder_images(source)
@@ -72,7 +98,7 @@ def open_frames(source: Union[str, int]) -> Iterator[np.ndarray]:
         if not paths:
             raise VideoSourceError(f"{source}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder "
                                    f"nor in its {' or '.join(s + '/' for s in FRAME_SUBFOLDERS)}")
-        return _read_images(paths)
+        return Frames(_read_images(paths), count=len(paths))
     camera = isinstance(source, int) or (isinstance(source, str) and source.isdigit())
     if not camera and not os.path.exists(str(source)):
         raise VideoSourceError(f"{source}: no such video file or image folder")
@@ -84,33 +110,10 @@ def open_frames(source: Union[str, int]) -> Iterator[np.ndarray]:
     if not ok or first is None:
         capture.release()
         raise VideoSourceError(f"{source}: opened, but no frame could be read")
-    return _read_capture(capture, first)
-
-
-def source_properties(source: Union[str, int]) -> Tuple[Optional[float], Optional[int]]:
-    """``(fps, frame_count)`` of a video file or image folder, ``None`` where unknown.
-
-    The demo writes its annotated video at the source's frame rate, so the output
-    plays at the original speed, and sizes its progress bar from the count. A camera
-    is not probed (opening it twice may fail); containers that store no rate give ``None``.
-    """
-    if isinstance(source, str) and os.path.isdir(source):
-        for folder in (source,) + tuple(os.path.join(source, sub) for sub in FRAME_SUBFOLDERS):
-            paths = _folder_images(folder)
-            if paths:
-                return None, len(paths)
-        return None, None
-    if isinstance(source, int) or str(source).isdigit() or not os.path.isfile(str(source)):
-        return None, None
-    capture = cv2.VideoCapture(str(source))
-    try:
-        fps = float(capture.get(cv2.CAP_PROP_FPS)) if capture.isOpened() else 0.0
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
-    finally:
-        capture.release()
-    # Some containers report 0, NaN or absurd rates (e.g. 90000, a time base) when none is stored.
-    fps_ok = np.isfinite(fps) and 0.0 < fps <= 1000.0
-    return (fps if fps_ok else None), (count if count > 0 else None)
+    if camera:
+        return Frames(_read_capture(capture, first))
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    return Frames(_read_capture(capture, first), _stored_fps(capture), count if count > 0 else None)
 
 
 def _read_images(paths: Sequence[str]) -> Iterator[np.ndarray]:

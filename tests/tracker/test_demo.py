@@ -9,7 +9,7 @@ import torch
 
 from parity import load_fixture, load_video, synthetic_state_dict
 from pysot.tracker import SiamRPNTracker
-from pysot.tracker.video import VideoSourceError, open_frames, parse_box, source_properties, track_video
+from pysot.tracker.video import VideoSourceError, open_frames, parse_box, track_video
 from tool_loader import load_tool
 from tracker_helpers import REPO, SEQUENCES, ScriptedRPN
 
@@ -135,17 +135,16 @@ def _write_video(path, frames, fps):
     writer.release()
 
 
-def test_source_properties(tmp_path):
+def test_frames_know_their_rate_and_count(tmp_path):
     from pysot.datasets.synthetic import render_clip
 
     frames, _ = render_clip(num_frames=5)
     video = str(tmp_path / "clip.avi")
     _write_video(video, frames, 12.0)
-    assert source_properties(video) == (12.0, 5)
-    assert source_properties(os.path.join(SEQUENCES, "ball1")) == (None, len(list(open_frames(
-        os.path.join(SEQUENCES, "ball1")))))
-    assert source_properties("0") == (None, None)  # a camera is not opened twice
-    assert source_properties(str(tmp_path / "missing.avi")) == (None, None)
+    opened = open_frames(video)
+    assert (opened.fps, opened.count) == (12.0, 5) and len(list(opened)) == 5
+    folder = open_frames(os.path.join(SEQUENCES, "ball1"))
+    assert folder.fps is None and folder.count == len(list(folder))
 
 
 def test_demo_output_keeps_the_source_frame_rate(tmp_path, capsys):
@@ -160,9 +159,10 @@ def test_demo_output_keeps_the_source_frame_rate(tmp_path, capsys):
     init = ",".join(str(float(v)) for v in gt[0])
     assert demo.main(["--video", video, "--init", init, "--output", out, "--no-display"]) == 0
     assert "(12 fps)" in capsys.readouterr().out
-    assert source_properties(out) == (12.0, 4)
+    written = open_frames(out)
+    assert (written.fps, written.count) == (12.0, 4)
     assert demo.main(["--video", video, "--init", init, "--output", forced, "--no-display", "--fps", "30"]) == 0
-    assert source_properties(forced)[0] == 30.0
+    assert open_frames(forced).fps == 30.0
     assert demo.main(["--video", video, "--init", init, "--no-display", "--fps", "0"]) == 2
 
 
