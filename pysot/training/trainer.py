@@ -29,8 +29,7 @@ from pysot.training.components import (BackboneUnfreezer, ProgressMeter, StopReq
                                        format_scalars, quiet_worker_signals)
 from pysot.utils.checkpoint import (CheckpointError, atomic_torch_save, load_checkpoint, remove_stale_temporaries,
                                     rng_state, set_rng_state)
-from pysot.utils.distributed import (DistInfo, any_rank, average_scalars, barrier, init_distributed,
-                                     shutdown_distributed)
+from pysot.utils.distributed import DistInfo, average_scalars, barrier, init_distributed, shutdown_distributed
 from pysot.utils.log import add_file_handler, get_logger, remove_file_handler
 from pysot.utils.lr_scheduler import build_lr_scheduler
 from pysot.utils.model_load import load_pretrain
@@ -38,6 +37,7 @@ from pysot.utils.model_load import load_pretrain
 logger = get_logger("pysot.train")
 
 LOSS_KEYS = ("total_loss", "cls_loss", "loc_loss", "mask_loss", "mask_iou")
+_STOP_KEY = "_stop_requested"  # averaged with the losses; > 0 when any rank got SIGINT / SIGTERM
 _DDP_PARAMETERS = inspect.signature(DistributedDataParallel.__init__).parameters
 
 
@@ -261,7 +261,11 @@ class Trainer:
                         values = self._step(_to_device(batch, self.device))
                         self.iteration += 1
                         bar.update(1)
+                        # The stop request rides on the loss all-reduce: one collective per step, and
+                        # every rank leaves the loop at the same iteration when any rank was signalled.
+                        values[_STOP_KEY] = 1.0 if stop.requested else 0.0
                         values = average_scalars(values, self.dist, self.device)
+                        stopped = values.pop(_STOP_KEY) > 0
                         meter.update(values)
                         if self.writer is not None:
                             for k, v in values.items():
@@ -273,7 +277,6 @@ class Trainer:
                                         f"{format_scalars(meter.averages(), LOSS_KEYS)} "
                                         f"eta {meter.eta(self.iteration)}")
                             meter.reset()
-                        stopped = any_rank(stop.requested, self.dist, self.device)
                         if stopped:
                             self.stop_signal = stop.signum or signal.SIGTERM  # another rank's signal
                         if stopped or self.iteration >= end or self.iteration % self.iters_per_epoch == 0:

@@ -63,11 +63,3 @@ def barrier(info: DistInfo) -> None:
     if info.distributed:
         dist.barrier()
 
-
-def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:
-    """True on every rank when ``flag`` is True on at least one (so all ranks leave a loop together)."""
-    if not info.distributed:
-        return bool(flag)
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)

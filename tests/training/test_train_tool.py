@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -162,6 +163,45 @@ def test_ctrl_c_saves_the_current_iteration_and_resumes(data, tmp_path):
     _run([sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu",
           "--resume", str(snap / "latest.pth"), "--opts"] + _opts(data, snap, epochs=2, iters=5))
     assert load_checkpoint(str(snap / "latest.pth"))["iteration"] == 10
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"), reason="needs Linux /proc")
+def test_sigterm_to_one_rank_stops_every_rank_at_the_same_iteration(data, tmp_path):
+    snap = tmp_path / "snap"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "tools/train.py",
+           "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(data, snap, epochs=2, iters=20)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines = []
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            if " it 2/40 " in line:
+                # A pre-empted node: one rank is signalled, not torchrun.
+                os.kill(max(_children(proc.pid)), signal.SIGTERM)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # A rank left waiting in an all-reduce would hang for gloo's 30-minute timeout: bound the wait.
+    reader.join(timeout=180)
+    if reader.is_alive():
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    log = "".join(lines)
+    assert not reader.is_alive(), "a rank kept training or waiting after another rank was stopped\n" + log[-3000:]
+    # The main rank stops too, at the iteration the signalled rank stopped at, and saves it.
+    assert "stopped at iteration" in log, log[-3000:]
+    stopped_at = int(log.split("stopped at iteration ")[1].split(";")[0])
+    assert 2 <= stopped_at < 40
+    ck = load_checkpoint(str(snap / "latest.pth"))
+    assert ck["iteration"] == stopped_at and ck["world_size"] == 2
 
 
 def test_user_errors_are_one_line_naming_file_or_key(data, tmp_path, caplog):
