@@ -8,7 +8,9 @@ PySOT's released snapshots.
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import re
 from typing import Any, Dict, List
 
 import numpy as np
@@ -19,6 +21,46 @@ from pysot.utils.fileio import atomic_open
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read (truncated, not a checkpoint); the message names the file."""
+
+
+def _numpy_globals() -> list:
+    """The numpy types PySOT-style snapshots pickle (the optimizer's ``lr`` is a numpy scalar).
+
+    Numpy's scalar reconstructor and ``numpy.dtype`` (with the concrete classes of the
+    numeric dtypes, which unpickling a dtype instantiates under numpy 2); nothing that
+    can hold an object. Files written under numpy 1 name the reconstructor
+    ``numpy.core.multiarray.scalar``; numpy 2 moved it to ``numpy._core``, so it is
+    allowed under both names.
+    """
+    try:
+        from numpy._core.multiarray import scalar
+    except ImportError:  # numpy 1
+        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
+    numeric = {type(np.dtype(code)) for code in "?bBhHiIlLqQefdgFDG"} - {np.dtype}
+    return [(scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar"), np.dtype,
+            *sorted(numeric, key=lambda t: t.__name__)]
+
+
+def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
+    """``torch.load(weights_only=True)``: tensors, containers and plain values, plus numpy scalars/dtypes.
+
+    Never runs code from the file: a pickle that needs any other global is refused
+    with a :class:`CheckpointError` naming the file and the global. Every user-supplied
+    checkpoint in the project is read through here.
+    """
+    with torch.serialization.safe_globals(_numpy_globals()):
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as e:
+            text = str(e)
+            match = (re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+                     or re.search(r"but got <class '([\w.]+)'>", text))
+            if match:
+                raise CheckpointError(
+                    f"{path}: refused: its pickle needs `{match.group(1)}`, which a weights-only load does not run "
+                    "(checkpoints hold tensors, numbers, strings and numpy scalars); "
+                    "if you trust the file, re-save its tensors with torch.save(model.state_dict())") from None
+            raise CheckpointError(f"{path}: cannot read checkpoint (unpickling error)") from None
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
@@ -61,7 +103,9 @@ def load_checkpoint(path: str, map_location: Any = "cpu") -> Dict[str, Any]:
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+        ckpt = safe_torch_load(path, map_location=map_location)
+    except CheckpointError:
+        raise
     except Exception as e:  # torch raises several types for a truncated zip/pickle
         raise CheckpointError(f"{path}: cannot read checkpoint ({type(e).__name__}: {e}); "
                               "the file is truncated or not a PyTorch checkpoint") from None

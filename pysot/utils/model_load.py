@@ -8,6 +8,7 @@ from typing import Any, Mapping, Optional, Union
 import torch
 import torch.nn as nn
 
+from pysot.utils.checkpoint import CheckpointError, safe_torch_load
 from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.model_load")
@@ -56,7 +57,9 @@ def read_state_dict(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any
         if not os.path.isfile(source):
             raise FileNotFoundError(f"checkpoint not found: {source}")
         try:
-            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+            checkpoint = safe_torch_load(source, map_location="cpu")
+        except CheckpointError as e:
+            raise ValueError(str(e)) from None
         except Exception as e:  # a pickle that needs more than tensors, or not a torch file
             raise ValueError(f"{source}: cannot be read as a PyTorch checkpoint ({type(e).__name__}: {e})") from None
     else:
@@ -71,6 +74,10 @@ def read_state_dict(path_or_state_dict: Union[str, os.PathLike, Mapping[str, Any
     tensors = OrderedDict((k, v) for k, v in checkpoint.items() if isinstance(v, torch.Tensor))
     if not tensors:
         raise ValueError(f"{source}: holds no tensors (keys: {', '.join(list(checkpoint)[:8])})")
+    # A diverged run saves NaN weights; tracking with them gives NaN scores on every frame, so refuse here.
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"{source}: {len(bad)} tensor(s) hold NaN or inf values: {_summarise(bad)}")
     return remove_prefix(tensors)
 
 
