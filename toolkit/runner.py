@@ -60,7 +60,7 @@ def build_tracker_from_spec(spec: TrackerSpec):
     (default: CUDA when ``cfg.CUDA`` is set and a GPU is present, else CPU)."""
     import torch
 
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.tracker import build_tracker
     from pysot.utils.model_load import load_pretrain

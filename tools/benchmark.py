@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from pysot.utils import benchmark as bench
+    from pysot.apps import benchmark as bench
     from pysot.utils.log import get_logger
 
     logger = get_logger("benchmark")

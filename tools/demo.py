@@ -63,7 +63,7 @@ def resolve_model(config, snapshot):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pysot.tracker.video import check_output_path, display_available, open_frames, parse_box, track_video
+    from pysot.io.video import check_output_path, display_available, open_frames, parse_box, track_video
     from pysot.utils.log import get_logger
     from toolkit.cli import run_main
     from toolkit.runner import TrackerSpec, build_tracker_from_spec

@@ -34,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pysot.core.config import ConfigError, load_cfg
+    from pysot.config import ConfigError, load_cfg
     from pysot.models import build_model
     from pysot.models.export import export_onnx, verify_onnx
     from pysot.models.fast import optimize_for_inference

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
 
     if not args.snapshot:
         logger.warning("no --snapshot: the network keeps its random initial weights")

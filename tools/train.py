@@ -16,7 +16,7 @@ import sys
 
 import torch
 
-from pysot.core.config import ConfigError, load_cfg
+from pysot.config import ConfigError, load_cfg
 from pysot.datasets.dataset import DatasetError
 from pysot.training.trainer import train
 from pysot.utils.checkpoint import CheckpointError

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from pysot.core.config import CN, ConfigError
+from pysot.config import CN, ConfigError
 from pysot.core.registry import BACKBONES, HEADS, MASK_HEADS, NECKS, REFINE_HEADS, Registry, RegistryError
 
 # Importing the component packages fills the registries.

@@ -10,7 +10,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from pysot.core.config import ConfigError
+from pysot.config import ConfigError
 from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.train")

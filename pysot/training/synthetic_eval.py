@@ -51,7 +51,7 @@ def synthetic_success(cfg, model: torch.nn.Module, seeds: Iterable[int], num_fra
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.utils.model_load import load_pretrain
 

@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from pysot.core.config import CN
+from pysot.config import CN
 from pysot.datasets.dataset import EpochSampler, build_train_dataset
 from pysot.models import build_model
 from pysot.training.components import (BackboneUnfreezer, ProgressMeter, StopRequest, build_optimizer,

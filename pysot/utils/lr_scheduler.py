@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from pysot.core.config import ConfigError
+from pysot.config import ConfigError
 
 
 def epoch_lrs(kind: str, epochs: int, **kwargs) -> List[float]:

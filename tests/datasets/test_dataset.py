@@ -4,8 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from pysot.config import get_cfg
-from pysot.core.config import CN
+from pysot.config import CN, get_cfg
 from pysot.datasets.dataset import DatasetError, PairBuilder, SubDataset, build_train_dataset
 
 from mask_checks import assert_mask_covers_box

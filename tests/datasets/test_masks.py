@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pysot.config import get_cfg
-from pysot.core.config import CN
+from pysot.config import CN, get_cfg
 from pysot.datasets.dataset import build_train_dataset, box_in_crop
 from training_dataset.crop import (LabelMask, MaskError, PolygonMask, crop_dataset, decode_rle,
                                    rle_counts_from_string)

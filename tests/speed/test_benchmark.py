@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from pysot.utils.benchmark import count_flops, interleaved_times, median_ratio
+from pysot.apps.benchmark import count_flops, interleaved_times, median_ratio
 from tool_loader import load_tool
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -55,7 +55,7 @@ def test_json_report_is_machine_readable(tmp_path):
 @pytest.mark.parametrize("experiment, searchable", [("siamrpn_alex_tiny", True), ("dasiamrpn_vot", True),
                                                       ("siammask_r50_l3", True), ("siamfc_alex", False)])
 def test_search_refuses_trackers_that_ignore_the_parameters(experiment, searchable):
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
 
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     cfg = load_cfg(os.path.join(repo, "experiments", experiment, "config.yaml"))

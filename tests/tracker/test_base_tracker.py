@@ -123,7 +123,7 @@ def test_mismatched_model_output_is_reported():
 
 
 def test_build_tracker_from_config_and_unknown_type():
-    from pysot.core.config import get_cfg
+    from pysot.config import get_cfg
     from pysot.core.registry import RegistryError
     from pysot.tracker import build_tracker
 

@@ -151,7 +151,7 @@ def test_planted_copy_with_the_trained_tiny_model():
 
     Uses the embedded trained model (random weights have no notion of a look-alike).
     """
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
     from pysot.datasets.synthetic import render_clip
     from pysot.models import build_model
     from pysot.utils.bbox import iou

@@ -1,4 +1,4 @@
-"""tools/demo.py and its library side pysot.tracker.video."""
+"""tools/demo.py and its library side pysot.io.video."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ import torch
 
 from parity import load_fixture, load_video, synthetic_state_dict
 from pysot.tracker import SiamRPNTracker
-from pysot.tracker.video import VideoSourceError, open_frames, parse_box, track_video
+from pysot.io.video import VideoSourceError, open_frames, parse_box, track_video
 from tool_loader import load_tool
 from tracker_helpers import REPO, SEQUENCES, ScriptedRPN
 

@@ -79,7 +79,7 @@ def test_flat_response_is_finite():
 
 
 def _siamfc_real():
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.tracker import build_tracker
 

@@ -15,7 +15,7 @@ SEQUENCES = os.path.join(REPO, "tests", "data", "sequences")
 
 def cfg_from_text(text: str, opts: Optional[list] = None):
     """A config node from YAML text (merged through the real loader, so its checks apply)."""
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
@@ -41,7 +41,7 @@ def fixture_cfg_and_model(name: str, opts: Optional[list] = None) -> Tuple[objec
 
 def dasiamrpn_cfg_and_model(name: str, opts: Optional[list] = None):
     """(cfg, model, fixture) for a DaSiamRPN fixture: our experiment YAML + converted release weights."""
-    from pysot.core.config import load_cfg
+    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.utils.convert import convert_dasiamrpn
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from pysot.core.config import CN, load_cfg
+from pysot.config import CN, load_cfg
 from pysot.datasets.dataset import build_train_dataset
 from pysot.datasets.synthetic import write_crop511_dataset
 from pysot.models import build_model

@@ -4,7 +4,7 @@ import os
 import torch
 import yaml
 
-from pysot.core.config import CN, get_cfg, load_cfg
+from pysot.config import CN, get_cfg, load_cfg
 from pysot.models import build_model
 from pysot.training.synthetic_eval import synthetic_success
 from pysot.utils.model_load import load_pretrain

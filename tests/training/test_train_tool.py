@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from pysot.core.config import load_cfg
+from pysot.config import load_cfg
 from pysot.datasets.synthetic import write_crop511_dataset
 from pysot.training.trainer import train
 from pysot.utils.checkpoint import load_checkpoint

@@ -1,0 +1,281 @@
+"""Speed measurements behind tools/benchmark.py.
+
+Method (this 2-core machine drifts by +-15% from minute to minute):
+
+* A (plain eager model, as built) and B (:func:`~pysot.models.fast.optimize_for_inference`)
+  are timed in the same process, alternating A, B, A, B, ... on the same
+  frames after a few warm-up rounds; we report the median time of each and
+  the median of the per-round ratios A/B, which cancels slow drift.
+* The matrix-multiply peak is measured in the same run (large fp32
+  ``torch.mm``, median of several), and the model's FLOPs per frame are counted
+  with ``torch.utils.flop_counter.FlopCounterMode`` (multiply-add = 2 FLOPs;
+  convolutions and matmuls only), giving achieved FLOP/s and its fraction of
+  the peak: the distance to the physical limit.
+* A frame is one full ``tracker.track(img)`` step: crop, network, post-processing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pysot.utils.fileio import atomic_open
+from pysot.utils.log import get_logger
+
+logger = get_logger("pysot.benchmark")
+
+__all__ = ["interleaved_times", "median_ratio", "matmul_peak_gflops", "count_flops", "benchmark_experiment",
+           "data_pipeline_pairs_per_second", "workers_scaling", "write_json"]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def interleaved_times(steps: Dict[str, Callable[[int], Any]], warmup: int, rounds: int,
+                      device: torch.device = torch.device("cpu")) -> Dict[str, List[float]]:
+    """Seconds per call of each ``steps[name](round_index)``, alternating the steps round by round."""
+    times: Dict[str, List[float]] = {name: [] for name in steps}
+    for index in range(warmup + rounds):
+        for name, step in steps.items():
+            _sync(device)
+            start = time.perf_counter()
+            step(index)
+            _sync(device)
+            if index >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median_ratio(slow: Sequence[float], fast: Sequence[float]) -> float:
+    """Median over rounds of ``slow[i] / fast[i]`` (the speed-up, robust to drift between rounds)."""
+    return float(statistics.median(a / b for a, b in zip(slow, fast)))
+
+
+def matmul_peak_gflops(device: torch.device, size: int = 2048, reps: int = 5) -> Dict[str, float]:
+    """Median fp32 matrix-multiply throughput (GFLOP/s) of ``size``-square products, two ways.
+
+    ``torch_mm``: ``torch.mm`` (MKL / cuBLAS). ``conv_gemm``: the same product as a 1x1
+    convolution (``[1, size, 64, size/64]`` pixels x ``size`` channels), i.e. the GEMM kernel the
+    networks' convolutions actually run on (oneDNN on the CPU, which on some CPUs uses wider
+    vector units than MKL's ``mm``). ``peak`` is the larger: the reference for peak fractions.
+    """
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=g).to(device)
+    b = torch.randn(size, size, generator=g).to(device)
+    pixels = torch.randn(1, size, 64, max(1, size // 64), generator=g).to(device)
+    weight = torch.randn(size, size, 1, 1, generator=g).to(device)
+    if device.type == "cpu":
+        pixels = pixels.contiguous(memory_format=torch.channels_last)
+    products = {"torch_mm": (lambda: torch.mm(a, b), 2.0 * size ** 3),
+                "conv_gemm": (lambda: F.conv2d(pixels, weight), 2.0 * size * size * pixels.shape[2] * pixels.shape[3])}
+    with torch.no_grad():
+        times = interleaved_times({name: (lambda i, fn=fn: fn()) for name, (fn, _) in products.items()}, 1, reps,
+                                  device)
+    out = {name: flop / statistics.median(times[name]) / 1e9 for name, (_, flop) in products.items()}
+    out["peak"] = max(out.values())
+    return out
+
+
+def machine_info() -> Dict[str, Any]:
+    """What a figure was measured on: CPU model and the vector ISA torch dispatches to, threads,
+    load, and the GPU's name when present. Two machines of one cloud type can differ by 2x in
+    fp32 GEMM throughput (e.g. AVX-512 on a 256- or 512-bit data path), so a figure needs this."""
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", "r", encoding="utf-8", errors="replace") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    info: Dict[str, Any] = {"cpu": model, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                            "torch": torch.__version__, "threads": torch.get_num_threads(),
+                            "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """FLOPs (2 per multiply-add) of the convolutions and matmuls run by ``fn()``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def _clip(num_frames: int, size=(640, 480), seed: int = 0):
+    from pysot.datasets.synthetic import render_clip
+
+    return render_clip(num_frames=num_frames, size=size, seed=seed)
+
+
+def _summary(seconds: Sequence[float], flops: int, peak: float, targets: int = 1) -> Dict[str, float]:
+    median = float(statistics.median(seconds))
+    gflops = flops * targets / median / 1e9
+    return {"ms_per_frame": 1e3 * median, "fps": 1.0 / median, "achieved_gflops": gflops,
+            "peak_fraction": gflops / peak if peak > 0 else float("nan")}
+
+
+def benchmark_experiment(config: str, device: torch.device, warmup: int = 3, rounds: int = 7,
+                         batch_sizes: Sequence[int] = (1, 4), batch_rounds: int = 3, peak_gflops: float = 0.0,
+                         fast_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Plain vs fast tracker on one experiment (synthetic weights: speed does not depend on values).
+
+    Returns FLOPs per frame, plain / fast timings with FLOP/s and peak fraction,
+    the median speed-up, the largest relative output difference (parity), and per
+    batch size N: :class:`~pysot.tracker.MultiTracker` throughput (whole steps: N crops on
+    the host, one batched forward, N post-processings) and the network's alone
+    (``network_target_frames_per_s``: ``track`` on ``[N, 3, S, S]`` already on the device),
+    which shows how much of a GPU step the host-side crops take.
+    """
+    from pysot.config import load_cfg
+    from pysot.models import build_model
+    from pysot.models.fast import compare_outputs, optimize_for_inference
+    from pysot.tracker import MultiTracker, build_tracker
+
+    cfg = load_cfg(config)
+    torch.manual_seed(0)
+    plain_model = build_model(cfg).to(device).eval()
+    size = int(cfg.TRACK.INSTANCE_SIZE)
+    fast_model = optimize_for_inference(plain_model, device, search_size=size, **(fast_kwargs or {}))
+    g = torch.Generator().manual_seed(1)
+    z = (torch.rand(1, 3, 127, 127, generator=g) * 255).to(device)
+    x = (torch.rand(1, 3, size, size, generator=g) * 255).to(device)
+    with torch.no_grad():
+        plain_model.template(z)
+        flops = count_flops(lambda: plain_model.track(x))
+        reference = plain_model.track(x)
+    fast_model.template(z)
+    parity = compare_outputs(reference, fast_model.track(x))
+
+    frames, gt = _clip(warmup + rounds + 1)
+    trackers = {"plain": build_tracker(cfg, plain_model), "fast": build_tracker(cfg, fast_model)}
+    for tracker in trackers.values():
+        tracker.init(frames[0], gt[0])
+    times = interleaved_times({name: (lambda i, t=t: t.track(frames[1 + i])) for name, t in trackers.items()},
+                              warmup, rounds, device)
+    result: Dict[str, Any] = {
+        "config": config,
+        "instance_size": size,
+        "gflop_per_frame": flops / 1e9,
+        "plain": _summary(times["plain"], flops, peak_gflops),
+        "fast": _summary(times["fast"], flops, peak_gflops),
+        "speedup_median": median_ratio(times["plain"], times["fast"]),
+        "parity_max_rel_err": parity,
+        "batched": {},
+    }
+    for n in batch_sizes:
+        if n < 1:
+            raise ValueError(f"batch sizes must be >= 1, got {n}")
+        xb = (torch.rand(n, 3, size, size, generator=g) * 255).to(device)
+        fast_model.template(z.expand(n, -1, -1, -1).contiguous())
+        network = interleaved_times({"net": lambda i: fast_model.track(xb)}, 1, batch_rounds, device)["net"]
+        clip, boxes = _clip(batch_rounds + 2, seed=2)
+        # N boxes spread around the target: every target keeps its own state.
+        offsets = np.linspace(-40, 40, n)
+        multi = MultiTracker.from_config(cfg, fast_model)
+        x, y, w, h = boxes[0]
+        multi.init(clip[0], [[x + d, y - d / 2, w, h] for d in offsets])
+        batched = interleaved_times({"multi": lambda i: multi.track(clip[1 + i])}, 1, batch_rounds, device)
+        result["batched"][str(n)] = dict(_summary(batched["multi"], flops, peak_gflops, targets=n),
+                                         target_frames_per_s=n / float(statistics.median(batched["multi"])),
+                                         network_target_frames_per_s=n / float(statistics.median(network)))
+    return result
+
+
+def data_pipeline_pairs_per_second(num_pairs: int = 64, num_videos: int = 6, num_frames: int = 8) -> Dict[str, float]:
+    """Training pairs per second of ``pysot.datasets`` (crops, augmentation, anchor targets), one process."""
+    from pysot.config import get_cfg
+    from pysot.config import CN
+    from pysot.datasets.dataset import build_train_dataset
+    from pysot.datasets.synthetic import write_crop511_dataset
+
+    with tempfile.TemporaryDirectory() as root:
+        paths = write_crop511_dataset(root, num_videos=num_videos, num_frames=num_frames, seed=0)
+        cfg = get_cfg()
+        cfg.DATASET.NAMES = ["SYN"]
+        node = CN()
+        node.ROOT, node.ANNO, node.FRAME_RANGE, node.NUM_USE = paths["root"], paths["anno"], 4, -1
+        cfg.DATASET.SYN = node
+        cfg.TRAIN.OUTPUT_SIZE = 25
+        dataset = build_train_dataset(cfg, length=num_pairs)
+        dataset[0]
+        start = time.perf_counter()
+        for i in range(num_pairs):
+            dataset[i]
+        seconds = time.perf_counter() - start
+    return {"pairs": num_pairs, "seconds": seconds, "pairs_per_s": num_pairs / seconds}
+
+
+def _write_otb_benchmark(root: str, num_videos: int, num_frames: int) -> None:
+    """A small OTB-format benchmark (``OTB100.json`` + images) of synthetic clips."""
+    import cv2
+
+    meta = {}
+    for k in range(num_videos):
+        clip, gt = _clip(num_frames, size=(320, 240), seed=10 + k)
+        name = f"Clip{k}"
+        os.makedirs(os.path.join(root, name, "img"), exist_ok=True)
+        names = []
+        for i, img in enumerate(clip):
+            rel = f"{name}/img/{i + 1:04d}.jpg"
+            cv2.imwrite(os.path.join(root, rel), img)
+            names.append(rel)
+        meta[name] = {"video_dir": name, "init_rect": gt[0].tolist(), "img_names": names,
+                      "gt_rect": gt.tolist(), "attr": []}
+    with open(os.path.join(root, "OTB100.json"), "w") as f:
+        json.dump(meta, f)
+
+
+def workers_scaling(config: str, workers: Sequence[int] = (1, 2), num_videos: int = 4,
+                    num_frames: int = 60, device: str = "cpu") -> Dict[str, Any]:
+    """Wall time of tools/test.py's runner (``run_benchmark``) on a synthetic benchmark per worker count.
+
+    ``workers=k > 1`` spawns ``k`` processes of one torch thread each (the runner's policy);
+    ``workers=1`` tracks in this process, timed twice: with one thread (``"1"``, the unit the
+    workers scale) and with torch's default threads (``"1_default_threads"``, intra-op
+    parallelism instead of video-level). Times include process start-up and model
+    construction, as a user sees them.
+    """
+    from toolkit.runner import TrackerSpec, run_benchmark
+
+    out: Dict[str, Any] = {"config": config, "videos": num_videos, "frames_per_video": num_frames, "runs": {}}
+    threads = torch.get_num_threads()
+    runs = [(str(k), k, 1 if k == 1 else threads) for k in workers]
+    if 1 in workers and threads > 1:
+        runs.append(("1_default_threads", 1, threads))
+    with tempfile.TemporaryDirectory() as root:
+        _write_otb_benchmark(os.path.join(root, "data"), num_videos, num_frames)
+        for label, k, in_process_threads in runs:
+            torch.set_num_threads(in_process_threads)
+            try:
+                start = time.perf_counter()
+                run_benchmark(TrackerSpec(config, None, device, []), "OTB100", os.path.join(root, "data"),
+                              os.path.join(root, f"results_{label}"), workers=k, progress=False)
+                seconds = time.perf_counter() - start
+            finally:
+                torch.set_num_threads(threads)
+            out["runs"][label] = {"workers": k, "seconds": seconds, "frames_per_s": num_videos * num_frames / seconds}
+    first = out["runs"][runs[0][0]]["seconds"]
+    for run in out["runs"].values():
+        run["speedup"] = first / run["seconds"]
+    return out
+
+
+def write_json(path: str, data: Dict[str, Any]) -> None:
+    """Atomic JSON write (:func:`pysot.utils.fileio.atomic_open`)."""
+    with atomic_open(path) as f:
+        json.dump(data, f, indent=2)

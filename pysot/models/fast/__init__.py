@@ -1,0 +1,51 @@
+"""Inference fast path: an optimised copy of a built model with the same ``template``/``track`` API.
+
+``optimize_for_inference(model, device)`` returns a :class:`FastModel` wrapping a
+deep copy of ``model`` (the original is left untouched, so both can be timed in
+one process). What it does, and why it stays exact:
+
+* **BatchNorm folding.** Every ``BatchNorm2d`` whose input is always the output
+  of one ``Conv2d`` is folded into that convolution
+  (``w' = w * g / sqrt(v + eps)``, ``b' = (b - m) * g / sqrt(v + eps) + beta``,
+  computed in float64 and rounded once to float32), and replaced by
+  ``Identity``. Pairs are found by *running* the model once on example crops
+  and recording which module produced each module's input, so any forward code
+  (Sequential stacks, ResNet blocks, necks) is handled without naming rules.
+* **Activation fusion.** A ``ReLU``/``ReLU6`` module whose every call consumes
+  the output of the same (folded) convolution - directly or through a
+  ``MaxPool2d``, with which a monotone activation commutes exactly - becomes
+  a post-op of that convolution (one oneDNN call on the CPU, no extra pass
+  over the feature map). Shared activation modules (ResNet's ``self.relu``,
+  called after three different producers) are left alone.
+* **Verification.** The optimised copy is run on the same example crops and
+  compared with the original; a mismatch beyond float32 rounding raises
+  ``RuntimeError`` instead of silently changing results.
+* ``torch.inference_mode`` around ``template``/``track``; ``channels_last``
+  layout by default (oneDNN's native layout on the CPU: no reorder around each
+  convolution; tensor-core friendly on GPU).
+* Opt-in ``torch.autocast`` (bf16; fp16 on CUDA only). NOT parity-exact, see
+  docs/speed.md; a frame with non-finite outputs is recomputed in float32.
+* CUDA only: ``cudnn.benchmark``, CUDA-graph capture of the per-frame
+  ``track`` step, and the depthwise correlation chosen per shape between the
+  cuDNN grouped convolution and the fused Triton kernel of
+  :mod:`pysot.core.xcorr_triton` (whichever is faster when first seen).
+
+The CPU path in float32 reproduces the parity fixtures (tests/speed).
+
+Each concern reads alone: :mod:`~pysot.models.fast.fuse` (the fused
+convolution), :mod:`~pysot.models.fast.fold` (BatchNorm folding and
+activation fusion by tracing), :mod:`~pysot.models.fast.verify` (the
+self-check), :mod:`~pysot.models.fast.model` (the ``FastModel`` wrapper),
+:mod:`~pysot.models.fast.graphs` (CUDA-graph capture),
+:mod:`~pysot.models.fast.xcorr_choice` (cuDNN vs Triton correlation) and
+:mod:`~pysot.models.fast.optimize` (the entry point).
+"""
+from pysot.models.fast.fold import fold_and_fuse
+from pysot.models.fast.fuse import FusedConv2d
+from pysot.models.fast.graphs import _copy_tree_  # noqa: F401  (tests emulate graph replay with it)
+from pysot.models.fast.model import FastModel
+from pysot.models.fast.optimize import optimize_for_inference
+from pysot.models.fast.verify import VERIFY_RTOL, VERIFY_RTOL_TF32, compare_outputs  # noqa: F401
+from pysot.models.fast.xcorr_choice import _use_correlation  # noqa: F401  (the Triton interpreter check)
+
+__all__ = ["FastModel", "FusedConv2d", "fold_and_fuse", "optimize_for_inference", "compare_outputs"]

@@ -1,0 +1,104 @@
+"""``optimize_for_inference``: build, fold, fuse, verify (see :mod:`pysot.models.fast`)."""
+from __future__ import annotations
+
+import copy
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+from pysot.models.fast.fold import fold_and_fuse
+from pysot.models.fast.model import FastModel
+from pysot.models.fast.verify import Outputs, _check_against_reference
+from pysot.models.fast.xcorr_choice import _DepthwiseChooser, _use_correlation
+from pysot.utils.log import get_logger
+from pysot.utils.model_load import model_device
+
+logger = get_logger("pysot.fast")
+
+
+def _example_run(template_size: int, search_size: int, device: torch.device,
+                 seed: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    z = torch.rand(1, 3, template_size, template_size, generator=g) * 255
+    x = torch.rand(1, 3, search_size, search_size, generator=g) * 255
+    return z.to(device), x.to(device)
+
+
+def _reference_run(model: nn.Module, z: torch.Tensor, x: torch.Tensor) -> Outputs:
+    model.template(z)
+    out = dict(model.track(x))
+    inner = model.model if isinstance(model, FastModel) else model
+    if "refine_head" in inner._modules:
+        out["refine"] = model.mask_refine((x.shape[-1] // 64, x.shape[-1] // 64))
+    return out
+
+
+def _inference_run(model: nn.Module, z: torch.Tensor, x: torch.Tensor) -> Outputs:
+    with torch.inference_mode():
+        return _reference_run(model, z, x)
+
+
+_AMP_DTYPES = {None: None, "none": None, "fp16": torch.float16, "float16": torch.float16,
+               "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+
+
+def optimize_for_inference(model: nn.Module, device: Union[str, torch.device, None] = None, *,
+                           fold_batchnorm: bool = True, fuse_activations: bool = True,
+                           channels_last: Optional[bool] = None, amp: Optional[str] = None,
+                           cuda_graph: Optional[bool] = None, triton_xcorr: bool = True,
+                           search_size: int = 255, template_size: int = 127,
+                           verify: bool = True) -> FastModel:
+    """An inference-optimised copy of ``model`` on ``device``, wrapped as a :class:`FastModel`.
+
+    Args:
+        model: a built model (``template``/``track``), any device, any mode; not modified.
+        device: target device (default: the model's).
+        fold_batchnorm, fuse_activations: see the module docstring (exact in float32).
+        channels_last: NHWC memory layout (default on: oneDNN's native layout on the CPU, where
+            it saves the per-convolution layout reorders, and tensor-core friendly on GPU).
+        amp: ``None`` (float32, exact), ``"fp16"`` or ``"bf16"`` autocast (CUDA).
+        cuda_graph: capture ``track`` as a CUDA graph per input shape (default: on for CUDA,
+            off for SiamMask, whose refine step reads intermediate features).
+        triton_xcorr: on CUDA, let the Triton depthwise kernel replace cuDNN where it times faster.
+        search_size, template_size: crop sizes of the example run used to trace and verify.
+        verify: compare the optimised copy with ``model`` on the example crops; raise
+            ``RuntimeError`` if they disagree beyond float32 rounding (only checked in float32).
+    """
+    device = torch.device(device) if device is not None else model_device(model)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"optimize_for_inference: device {device} requested but CUDA is not available")
+    if amp not in _AMP_DTYPES:
+        raise ValueError(f"optimize_for_inference: amp must be one of none, fp16, bf16; got {amp!r}")
+    amp_dtype = _AMP_DTYPES[amp]
+    if amp_dtype == torch.float16 and device.type != "cuda":
+        raise ValueError("optimize_for_inference: amp='fp16' is for CUDA; on the CPU use amp='bf16' (or none)")
+    if channels_last is None:
+        channels_last = True
+    if cuda_graph is None:
+        cuda_graph = device.type == "cuda"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # crops have fixed sizes: autotuning pays off at once
+
+    fast = copy.deepcopy(model).to(device).eval()
+    for p in fast.parameters():
+        p.requires_grad_(False)
+    z, x = _example_run(template_size, search_size, device)
+    # Runs on the copy, so the caller's model keeps its cached template. The traced run, made
+    # before any change, is the reference of the verification below. The new weights are made
+    # outside inference mode: inference tensors could not be traced by the ONNX exporter.
+    with torch.no_grad():
+        if fold_batchnorm:
+            stats, reference = fold_and_fuse(fast, lambda m: _inference_run(m, z, x), fuse_activations)
+            logger.debug("fast path: %s", stats)
+        else:
+            reference = _inference_run(fast, z, x) if verify else None
+    if channels_last:
+        fast = fast.to(memory_format=torch.channels_last)
+    if device.type == "cuda" and triton_xcorr:
+        _use_correlation(fast, _DepthwiseChooser())
+    wrapped = FastModel(fast, device, channels_last=channels_last, amp_dtype=amp_dtype, cuda_graph=cuda_graph)
+    if verify:
+        candidate = _inference_run(wrapped, z, x)
+        _check_against_reference(reference, candidate, device, amp_dtype)
+    return wrapped
