@@ -226,76 +226,167 @@ def region_overlaps(rows_a, rows_b, bounds: Bounds = None, method: str = "raster
 
 
 # ---------------------------------------------------------------------- VOT raster overlap
-def _scanline_spans(polys: np.ndarray, rows: np.ndarray, width: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Per frame and scanline, the filled pixel interval ``[lo, hi]`` of a convex polygon.
+# The VOT toolkit (trax ``region.c``, which the original PySOT compiles as
+# ``toolkit/utils/region``) counts pixels of two rasterized polygons. Its
+# numbers depend on details that are reproduced here rather than improved:
+# vertices are C floats (float32); each region's bounding box is rounded
+# outward (floor/ceil) and cut to the bounds ``[0, width] x [0, height]``, both
+# ends *included*; the raster covers the union of those two boxes; the vertices,
+# shifted to the raster origin in float32, are rounded half away from zero; on
+# each scanline every non-horizontal edge whose (closed) y-range holds the row
+# gives a node, x truncated toward zero; sorted nodes are filled in pairs with
+# both ends included, a pair of equal nodes being skipped one node at a time.
+_MAX_ROWS_PER_CHUNK = 1 << 18  # frames x scanlines per vectorized batch (memory bound)
 
-    ``polys [n, K, 2]`` already offset to the raster origin, ``rows [H]`` scanline
-    y values, ``width [n]`` raster widths. Follows the VOT toolkit's scanline
-    fill: an edge crosses row ``Y`` when one end is ``< Y`` and the other ``>= Y``,
-    the crossing x is truncated toward zero, and both ends are filled. Empty
-    rows get ``lo > hi``.
+
+def _c_round(values: np.ndarray) -> np.ndarray:
+    """C's ``round``: halves away from zero (NumPy's ``round`` goes to even)."""
+    v = values.astype(np.float64)
+    return (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.float32)
+
+
+def _raster_frame_boxes(a32: np.ndarray, b32: np.ndarray, bounds: Bounds):
+    """The C code's per-frame raster window and early exits, in float32 like the C structs.
+
+    ``a32``, ``b32``: ``[n, K, 2]`` float32. Returns ``(x0, y0, width, height, skip)``:
+    raster origin, raster size (int64) and ``[n]`` bool for frames whose overlap is 0
+    without rasterizing (empty or far too unequal boxes, or boxes that only touch).
     """
-    x, y = polys[..., 0], polys[..., 1]
-    xp, yp = np.roll(x, 1, axis=1), np.roll(y, 1, axis=1)  # the previous vertex closes the edge
-    Y = rows[None, :, None]
+    n = len(a32)
+    if bounds is None:
+        lim = np.array([[-np.inf, -np.inf, np.inf, np.inf]], np.float32).repeat(n, 0)
+    else:
+        wh = np.broadcast_to(np.asarray(bounds, dtype=np.float64), (n, 2)).astype(np.float32)
+        lim = np.stack([np.zeros(n, np.float32), np.zeros(n, np.float32), wh[:, 0], wh[:, 1]], axis=1)
+
+    def box(p):
+        left, top = np.floor(p[..., 0].min(1)), np.floor(p[..., 1].min(1))
+        right, bottom = np.ceil(p[..., 0].max(1)), np.ceil(p[..., 1].max(1))
+        return (np.maximum(left, lim[:, 0]), np.maximum(top, lim[:, 1]),
+                np.minimum(right, lim[:, 2]), np.minimum(bottom, lim[:, 3]))
+
+    l1, t1, r1, b1 = box(a32)
+    l2, t2, r2, b2 = box(b32)
+    x0, y0 = np.minimum(l1, l2), np.minimum(t1, t2)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        width_f = np.maximum(r1, r2) - x0
+        height_f = np.maximum(b1, b2) - y0
+        finite = np.isfinite(width_f) & np.isfinite(height_f)
+        width = np.where(finite, np.trunc(np.where(finite, width_f, 0)), 0).astype(np.int64) + 1
+        height = np.where(finite, np.trunc(np.where(finite, height_f, 0)), 0).astype(np.int64) + 1
+        area1 = ((r1 - l1) * (b1 - t1)).astype(np.float64)
+        area2 = ((r2 - l2) * (b2 - t2)).astype(np.float64)
+        # NaN ratios (both boxes empty) fail these tests in C as well and go on.
+        skip = (area1 / area2 < 1e-10) | (area2 / area1 < 1e-10) | (width < 1) | (height < 1) | ~finite
+        inter = (np.minimum(r1, r2) - np.maximum(l1, l2)) * (np.minimum(b1, b2) - np.maximum(t1, t2))
+        ratio = inter / ((r1 - l1) * (b1 - t1) + (r2 - l2) * (b2 - t2) - inter)
+    skip |= ratio <= 0  # bounds_overlap() == 0: boxes that are disjoint or only touch
+    return x0, y0, width, height, skip
+
+
+def _raster_spans(polys: np.ndarray, rows: np.ndarray, width: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Filled pixel intervals of each polygon on each scanline, as the C scanline fill.
+
+    ``polys [n, K, 2]`` float32, already shifted to the raster origin and rounded;
+    ``rows [H]`` scanline indices; ``width [n]`` raster widths. Returns ``lo, hi``
+    ``[n, H, M]`` (M = K // 2 + 1 interval slots), disjoint and sorted per row,
+    empty slots as ``lo > hi``.
+    """
+    n, k = polys.shape[:2]
+    x = polys[..., 0].astype(np.float64)
+    y = polys[..., 1].astype(np.float64)
+    xp, yp = np.roll(x, 1, axis=1), np.roll(y, 1, axis=1)  # edge i runs from vertex i-1 to i
+    Y = rows[None, :, None].astype(np.float64)
     yi, yj, xi, xj = y[:, None, :], yp[:, None, :], x[:, None, :], xp[:, None, :]
-    crosses = ((yi < Y) & (yj >= Y)) | ((yj < Y) & (yi >= Y))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = np.trunc(xi + (Y - yi) / (yj - yi) * (xj - xi))
-    lo = np.where(crosses, cx, np.inf).min(axis=2)
-    hi = np.where(crosses, cx, -np.inf).max(axis=2)
+    spans = (np.minimum(yi, yj) <= Y) & (Y <= np.maximum(yi, yj)) & (yi != yj)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # (Y - yi) is a float subtraction in C; exact here, both are small integers.
+        node = np.trunc(xi + (Y - yi) / (yj - yi) * (xj - xi))
+    nodes = np.sort(np.where(spans, node, np.inf), axis=2)
+    count = spans.sum(axis=2)
     w = width[:, None].astype(np.float64)
-    empty = ~np.isfinite(lo) | (lo >= w) | (hi < 0)
-    lo = np.clip(lo, 0, None)
-    hi = np.minimum(hi, w - 1)
-    lo = np.where(empty, 1.0, lo)
-    hi = np.where(empty, 0.0, hi)
+    slots = k // 2 + 1
+    lo = np.ones(nodes.shape[:2] + (slots,))
+    hi = np.zeros_like(lo)
+    ptr = np.zeros(nodes.shape[:2], dtype=np.int64)
+    used = np.zeros_like(ptr)
+    active = np.ones(nodes.shape[:2], dtype=bool)
+    for _ in range(k):
+        live = active & (ptr < count - 1)
+        if not live.any():
+            break
+        a = np.take_along_axis(nodes, np.minimum(ptr, k - 1)[..., None], axis=2)[..., 0]
+        b = np.take_along_axis(nodes, np.minimum(ptr + 1, k - 1)[..., None], axis=2)[..., 0]
+        same = live & (a == b)
+        pair = live & ~same
+        active &= ~(pair & (a >= w))
+        pair &= a < w
+        fill = pair & (b >= 0)
+        new_lo, new_hi = np.maximum(a, 0), np.minimum(b, w - 1)
+        # A pair may start on the pixel where the previous one ended: merge, as the mask would.
+        prev = np.maximum(used - 1, 0)[..., None]
+        prev_hi = np.take_along_axis(hi, prev, axis=2)[..., 0]
+        merge = fill & (used > 0) & (new_lo <= prev_hi)
+        np.put_along_axis(hi, prev, np.where(merge, np.maximum(prev_hi, new_hi), prev_hi)[..., None], axis=2)
+        add = fill & ~merge
+        slot = np.minimum(used, slots - 1)[..., None]
+        np.put_along_axis(lo, slot, np.where(add, new_lo, np.take_along_axis(lo, slot, axis=2)[..., 0])[..., None], axis=2)
+        np.put_along_axis(hi, slot, np.where(add, new_hi, np.take_along_axis(hi, slot, axis=2)[..., 0])[..., None], axis=2)
+        used += add
+        ptr += np.where(same, 1, np.where(pair, 2, 0))
     return lo, hi
 
 
-def raster_overlap(region_a: np.ndarray, region_b: np.ndarray, bounds: Bounds = None, chunk: int = 256) -> np.ndarray:
+def raster_overlap(region_a: np.ndarray, region_b: np.ndarray, bounds: Bounds = None) -> np.ndarray:
     """VOT toolkit overlap: IoU of the *rasterized* regions, row by row.
 
-    ``region_a``, ``region_b``: ``[N, K, 2]`` convex polygons (a box ``x,y,w,h``
-    is the polygon of corners ``x .. x+w``, :func:`rows_to_polygons`);
-    ``bounds = (width, height)``: pixels outside
-    ``[0, width-1] x [0, height-1]`` are ignored. This reproduces the numbers
-    of the VOT toolkit (and of the original PySOT's Cython extension) without
-    compiling anything: per scanline each convex region is one pixel interval,
-    so pixel counts are sums of interval lengths, vectorized over frames and rows.
+    ``region_a``, ``region_b``: ``[N, K, 2]`` polygons (a box ``x,y,w,h`` is the
+    polygon of corners ``x .. x+w``, :func:`rows_to_polygons`); ``bounds``:
+    ``(width, height)`` (or ``[N, 2]``) of the image: pixels in columns
+    ``0..width`` and rows ``0..height`` count, as in the VOT toolkit; ``None``
+    leaves the regions unbounded.
+
+    Reproduces the VOT toolkit's C region code (the original PySOT's
+    ``vot_overlap``) to float32 precision (see the notes above), without
+    compiling anything: a scanline of a polygon is a few pixel intervals, so
+    pixel counts are sums of interval lengths, vectorized over frames and rows.
+    Returns ``[N]`` float64; rows with a missing region, or whose regions cover
+    no pixel at all, give 0.
     """
     a = np.asarray(region_a, dtype=np.float64)
     b = np.asarray(region_b, dtype=np.float64)
     n = len(a)
     out = np.zeros(n)
     ok = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=(1, 2))
-
-    def box(p):
-        return p[..., 0].min(1), p[..., 1].min(1), p[..., 0].max(1), p[..., 1].max(1)
-
-    la, ta, ra, ba = box(np.nan_to_num(a))
-    lb, tb, rb, bb = box(np.nan_to_num(b))
     if bounds is not None:
-        bw, bh = np.broadcast_to(np.asarray(bounds, dtype=np.float64), (n, 2)).T
-        right, bottom = bw - 1, bh - 1
-        la, ta, lb, tb = np.maximum(la, 0), np.maximum(ta, 0), np.maximum(lb, 0), np.maximum(tb, 0)
-        ra, ba, rb, bb = np.minimum(ra, right), np.minimum(ba, bottom), np.minimum(rb, right), np.minimum(bb, bottom)
-    ok &= (np.minimum(ra, rb) >= np.maximum(la, lb)) & (np.minimum(ba, bb) >= np.maximum(ta, tb))
-    x0, y0 = np.minimum(la, lb), np.minimum(ta, tb)
-    width = (np.maximum(ra, rb) - x0).astype(np.int64) + 1
-    height = (np.maximum(ba, bb) - y0).astype(np.int64) + 1
+        bounds = np.broadcast_to(np.asarray(bounds, dtype=np.float64), (n, 2))
     idx = np.flatnonzero(ok)
-    idx = idx[np.argsort(height[idx], kind="stable")]  # similar heights share a chunk
-    for s in range(0, len(idx), chunk):
-        sel = idx[s : s + chunk]
-        rows = np.arange(int(height[sel].max()), dtype=np.float64)
-        offset = np.stack([x0[sel], y0[sel]], axis=1)[:, None, :]
-        lo1, hi1 = _scanline_spans(a[sel] - offset, rows, width[sel])
-        lo2, hi2 = _scanline_spans(b[sel] - offset, rows, width[sel])
+    if len(idx) == 0:
+        return out
+    a32, b32 = a[idx].astype(np.float32), b[idx].astype(np.float32)
+    x0, y0, width, height, skip = _raster_frame_boxes(a32, b32, None if bounds is None else bounds[idx])
+    keep = ~skip
+    idx, a32, b32, x0, y0, width, height = (v[keep] for v in (idx, a32, b32, x0, y0, width, height))
+    order = np.argsort(height, kind="stable")  # similar heights share a chunk
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * height[order[stop]] <= _MAX_ROWS_PER_CHUNK:
+            stop += 1
+        sel = order[start:stop]
+        start = stop
+        offset = np.stack([x0[sel], y0[sel]], axis=1)[:, None, :].astype(np.float32)
+        rows = np.arange(int(height[sel].max()))
         inside = rows[None, :] < height[sel][:, None]
-        n1 = (np.clip(hi1 - lo1 + 1, 0, None) * inside).sum(1)
-        n2 = (np.clip(hi2 - lo2 + 1, 0, None) * inside).sum(1)
-        ni = (np.clip(np.minimum(hi1, hi2) - np.maximum(lo1, lo2) + 1, 0, None) * inside).sum(1)
+        lo1, hi1 = _raster_spans(_c_round(a32[sel] - offset), rows, width[sel])
+        lo2, hi2 = _raster_spans(_c_round(b32[sel] - offset), rows, width[sel])
+        n1 = (np.clip(hi1 - lo1 + 1, 0, None).sum(2) * inside).sum(1)
+        n2 = (np.clip(hi2 - lo2 + 1, 0, None).sum(2) * inside).sum(1)
+        both = np.minimum(hi1[..., :, None], hi2[..., None, :]) - np.maximum(lo1[..., :, None], lo2[..., None, :]) + 1
+        ni = (np.clip(both, 0, None).sum((2, 3)) * inside).sum(1)
         union = n1 + n2 - ni
-        out[sel] = np.where(union > 0, ni / np.where(union > 0, union, 1), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # The C code divides in float: keep its rounding.
+            ratio = ni.astype(np.float32) / union.astype(np.float32)
+        out[idx[sel]] = np.where(union > 0, ratio.astype(np.float64), 0.0)
     return out
