@@ -74,20 +74,18 @@ def rows_to_polygons(rows: Union[np.ndarray, Sequence[Sequence[float]]]) -> np.n
         if arr.shape[1] % 2 == 0 and arr.shape[1] >= 6:
             return arr.reshape(len(arr), -1, 2)
         raise ValueError(f"a region row has 4 or an even number >= 6 of values, got {arr.shape[1]}")
-    polys = []
-    for row in rows:
-        r = np.asarray(row, dtype=np.float64).ravel()
-        if r.size == 4:
-            polys.append(xywh_to_polygons(r[None])[0])
-        elif r.size >= 6 and r.size % 2 == 0:
-            polys.append(r.reshape(-1, 2))
-        else:
-            polys.append(np.full((4, 2), np.nan))
-    k = max((len(p) for p in polys), default=4)
-    out = np.empty((len(polys), k, 2))
-    for i, p in enumerate(polys):
-        out[i, : len(p)] = p
-        out[i, len(p):] = p[-1]
+    flat = [np.asarray(row, dtype=np.float64).ravel() for row in rows]
+    sizes = np.array([r.size for r in flat], dtype=np.int64)
+    is_region = (sizes == 4) | ((sizes >= 6) & (sizes % 2 == 0))
+    k = max([4] + [int(size) // 2 for size in np.unique(sizes[is_region])])
+    out = np.full((len(flat), k, 2), np.nan)
+    # Rows of one length are converted together (result files hold thousands of rows).
+    for size in np.unique(sizes[is_region]):
+        sel = np.flatnonzero(sizes == size)
+        block = np.stack([flat[i] for i in sel])
+        poly = xywh_to_polygons(block) if size == 4 else block.reshape(len(sel), -1, 2)
+        out[sel, : poly.shape[1]] = poly
+        out[sel, poly.shape[1]:] = poly[:, -1:]  # repeat the last vertex: adds no area, no edge
     return out
 
 
@@ -236,7 +234,7 @@ def region_overlaps(rows_a, rows_b, bounds: Bounds = None, method: str = "raster
 # each scanline every non-horizontal edge whose (closed) y-range holds the row
 # gives a node, x truncated toward zero; sorted nodes are filled in pairs with
 # both ends included, a pair of equal nodes being skipped one node at a time.
-_MAX_ROWS_PER_CHUNK = 1 << 18  # frames x scanlines per vectorized batch (memory bound)
+_MAX_ROWS_PER_CHUNK = 1 << 17  # scanlines per vectorized batch (bounds the memory)
 
 
 def _c_round(values: np.ndarray) -> np.ndarray:
@@ -284,57 +282,93 @@ def _raster_frame_boxes(a32: np.ndarray, b32: np.ndarray, bounds: Bounds):
     return x0, y0, width, height, skip
 
 
-def _raster_spans(polys: np.ndarray, rows: np.ndarray, width: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Filled pixel intervals of each polygon on each scanline, as the C scanline fill.
+def _node_spans(nodes: np.ndarray, count: np.ndarray, w: np.ndarray, slots: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The C fill loop over sorted scanline nodes ``[R, K]`` (``count [R]`` real ones, then
+    +inf) for rasters ``w [R]`` wide: ``lo, hi [R, slots]`` disjoint filled intervals
+    (both ends included), empty slots as ``lo > hi``."""
+    k = nodes.shape[1]
+    lo = np.ones((len(nodes), slots))
+    hi = np.zeros_like(lo)
+    ptr = np.zeros(len(nodes), dtype=np.int64)
+    used = np.zeros_like(ptr)
+    live = np.arange(len(nodes))
+    for _ in range(k):
+        # Only rows still inside their node list take part (most are done after one pair).
+        live = live[ptr[live] < count[live] - 1]
+        if len(live) == 0:
+            break
+        p = ptr[live]
+        a, b = nodes[live, p], nodes[live, p + 1]
+        wl = w[live]
+        same = a == b  # e.g. the two edges meeting at a vertex on this row: skip one node
+        stop = ~same & (a >= wl)  # the C loop breaks at a node right of the raster
+        fill = ~same & ~stop & (b >= 0)
+        new_lo, new_hi = np.maximum(a, 0), np.minimum(b, wl - 1)
+        u = used[live]
+        # A pair may start on the pixel where the previous one ended: merge, as the mask would.
+        prev_hi = hi[live, np.maximum(u - 1, 0)]
+        merge = fill & (u > 0) & (new_lo <= prev_hi)
+        hi[live[merge], u[merge] - 1] = np.maximum(prev_hi[merge], new_hi[merge])
+        add = fill & ~merge
+        rows_add, slot = live[add], np.minimum(u[add], slots - 1)
+        lo[rows_add, slot] = new_lo[add]
+        hi[rows_add, slot] = new_hi[add]
+        used[rows_add] += 1
+        ptr[live] = p + np.where(same, 1, 2)
+        live = live[~stop]
+    return lo, hi
 
-    ``polys [n, K, 2]`` float32, already shifted to the raster origin and rounded;
-    ``rows [H]`` scanline indices; ``width [n]`` raster widths. Returns ``lo, hi``
-    ``[n, H, M]`` (M = K // 2 + 1 interval slots), disjoint and sorted per row,
-    empty slots as ``lo > hi``.
+
+def _row_spans(poly: np.ndarray, frame: np.ndarray, y: np.ndarray, width: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Filled pixel intervals of rasterized polygons on given scanlines.
+
+    ``poly [n, K, 2]`` float64 integer vertices (shifted to the raster origin and
+    rounded); ``frame [R]``, ``y [R]``: the polygon and scanline of each requested
+    row; ``width [n]`` raster widths. Returns ``lo, hi [R, M]`` (M = K // 2 slots).
     """
-    n, k = polys.shape[:2]
-    x = polys[..., 0].astype(np.float64)
-    y = polys[..., 1].astype(np.float64)
-    xp, yp = np.roll(x, 1, axis=1), np.roll(y, 1, axis=1)  # edge i runs from vertex i-1 to i
-    Y = rows[None, :, None].astype(np.float64)
-    yi, yj, xi, xj = y[:, None, :], yp[:, None, :], x[:, None, :], xp[:, None, :]
+    k = poly.shape[1]
+    slots = max(k // 2, 1)
+    x, yv = poly[..., 0], poly[..., 1]
+    w = width[frame].astype(np.float64)
+    lo = np.ones((len(frame), slots))
+    hi = np.zeros_like(lo)
+    # An axis-aligned rectangle (every box x,y,w,h) fills, on each row of its closed y-range,
+    # the columns between its two vertical edges; zero width or height fills nothing.
+    rect = np.zeros(len(poly), dtype=bool)
+    if k == 4:
+        rect = (((x[:, 0] == x[:, 3]) & (x[:, 1] == x[:, 2]) & (yv[:, 0] == yv[:, 1]) & (yv[:, 2] == yv[:, 3]))
+                | ((x[:, 0] == x[:, 1]) & (x[:, 2] == x[:, 3]) & (yv[:, 1] == yv[:, 2]) & (yv[:, 3] == yv[:, 0])))
+    in_rect = rect[frame]
+    if in_rect.any():
+        f = frame[in_rect]
+        x_min, x_max = x.min(1)[f], x.max(1)[f]
+        y_min, y_max = yv.min(1)[f], yv.max(1)[f]
+        wr = w[in_rect]
+        ok = (x_min < x_max) & (y_min < y_max) & (x_min < wr) & (x_max >= 0)
+        lo[in_rect, 0] = np.where(ok, np.maximum(x_min, 0), 1.0)
+        hi[in_rect, 0] = np.where(ok, np.minimum(x_max, wr - 1), 0.0)
+    general = np.flatnonzero(~in_rect)
+    if len(general) == 0:
+        return lo, hi
+    f, Y = frame[general], y[general][:, None].astype(np.float64)
+    xi, yi = x[f], yv[f]
+    xj, yj = np.roll(xi, 1, axis=1), np.roll(yi, 1, axis=1)  # edge i runs from vertex i-1 to i
     spans = (np.minimum(yi, yj) <= Y) & (Y <= np.maximum(yi, yj)) & (yi != yj)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        # (Y - yi) is a float subtraction in C; exact here, both are small integers.
+        # The C expression, in double: x_i + (Y - y_i) / (y_j - y_i) * (x_j - x_i), truncated.
         node = np.trunc(xi + (Y - yi) / (yj - yi) * (xj - xi))
-    nodes = np.sort(np.where(spans, node, np.inf), axis=2)
-    count = spans.sum(axis=2)
-    w = width[:, None].astype(np.float64)
-    slots = k // 2 + 1
-    lo = np.ones(nodes.shape[:2] + (slots,))
-    hi = np.zeros_like(lo)
-    ptr = np.zeros(nodes.shape[:2], dtype=np.int64)
-    used = np.zeros_like(ptr)
-    active = np.ones(nodes.shape[:2], dtype=bool)
-    for _ in range(k):
-        live = active & (ptr < count - 1)
-        if not live.any():
-            break
-        a = np.take_along_axis(nodes, np.minimum(ptr, k - 1)[..., None], axis=2)[..., 0]
-        b = np.take_along_axis(nodes, np.minimum(ptr + 1, k - 1)[..., None], axis=2)[..., 0]
-        same = live & (a == b)
-        pair = live & ~same
-        active &= ~(pair & (a >= w))
-        pair &= a < w
-        fill = pair & (b >= 0)
-        new_lo, new_hi = np.maximum(a, 0), np.minimum(b, w - 1)
-        # A pair may start on the pixel where the previous one ended: merge, as the mask would.
-        prev = np.maximum(used - 1, 0)[..., None]
-        prev_hi = np.take_along_axis(hi, prev, axis=2)[..., 0]
-        merge = fill & (used > 0) & (new_lo <= prev_hi)
-        np.put_along_axis(hi, prev, np.where(merge, np.maximum(prev_hi, new_hi), prev_hi)[..., None], axis=2)
-        add = fill & ~merge
-        slot = np.minimum(used, slots - 1)[..., None]
-        np.put_along_axis(lo, slot, np.where(add, new_lo, np.take_along_axis(lo, slot, axis=2)[..., 0])[..., None], axis=2)
-        np.put_along_axis(hi, slot, np.where(add, new_hi, np.take_along_axis(hi, slot, axis=2)[..., 0])[..., None], axis=2)
-        used += add
-        ptr += np.where(same, 1, np.where(pair, 2, 0))
+    nodes = np.sort(np.where(spans, node, np.inf), axis=1)
+    lo[general], hi[general] = _node_spans(nodes, spans.sum(axis=1), w[general], slots)
     return lo, hi
+
+
+def _ragged_rows(first: np.ndarray, last: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``first[i] .. last[i]`` of every frame ``i``, concatenated: ``(frame [R], y [R], start [n])``."""
+    count = np.maximum(last - first + 1, 0)
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    frame = np.repeat(np.arange(len(first)), count)
+    y = first[frame] + (np.arange(len(frame)) - start[frame])
+    return frame, y, start
 
 
 def raster_overlap(region_a: np.ndarray, region_b: np.ndarray, bounds: Bounds = None) -> np.ndarray:
@@ -351,7 +385,7 @@ def raster_overlap(region_a: np.ndarray, region_b: np.ndarray, bounds: Bounds = 
     compiling anything: a scanline of a polygon is a few pixel intervals, so
     pixel counts are sums of interval lengths, vectorized over frames and rows.
     Returns ``[N]`` float64; rows with a missing region, or whose regions cover
-    no pixel at all, give 0.
+    no pixel at all (the C code's 0/0), give 0.
     """
     a = np.asarray(region_a, dtype=np.float64)
     b = np.asarray(region_b, dtype=np.float64)
@@ -367,26 +401,32 @@ def raster_overlap(region_a: np.ndarray, region_b: np.ndarray, bounds: Bounds = 
     x0, y0, width, height, skip = _raster_frame_boxes(a32, b32, None if bounds is None else bounds[idx])
     keep = ~skip
     idx, a32, b32, x0, y0, width, height = (v[keep] for v in (idx, a32, b32, x0, y0, width, height))
-    order = np.argsort(height, kind="stable")  # similar heights share a chunk
-    start = 0
-    while start < len(order):
-        stop = start + 1
-        while stop < len(order) and (stop - start + 1) * height[order[stop]] <= _MAX_ROWS_PER_CHUNK:
-            stop += 1
-        sel = order[start:stop]
-        start = stop
-        offset = np.stack([x0[sel], y0[sel]], axis=1)[:, None, :].astype(np.float32)
-        rows = np.arange(int(height[sel].max()))
-        inside = rows[None, :] < height[sel][:, None]
-        lo1, hi1 = _raster_spans(_c_round(a32[sel] - offset), rows, width[sel])
-        lo2, hi2 = _raster_spans(_c_round(b32[sel] - offset), rows, width[sel])
-        n1 = (np.clip(hi1 - lo1 + 1, 0, None).sum(2) * inside).sum(1)
-        n2 = (np.clip(hi2 - lo2 + 1, 0, None).sum(2) * inside).sum(1)
-        both = np.minimum(hi1[..., :, None], hi2[..., None, :]) - np.maximum(lo1[..., :, None], lo2[..., None, :]) + 1
-        ni = (np.clip(both, 0, None).sum((2, 3)) * inside).sum(1)
+    offset = np.stack([x0, y0], axis=1)[:, None, :].astype(np.float32)
+    pa = _c_round(a32 - offset).astype(np.float64)
+    pb = _c_round(b32 - offset).astype(np.float64)
+    # Scanlines that can hold pixels: the polygon's rounded y-range inside the raster.
+    first_a, last_a = np.maximum(pa[..., 1].min(1), 0), np.minimum(pa[..., 1].max(1), height - 1)
+    first_b, last_b = np.maximum(pb[..., 1].min(1), 0), np.minimum(pb[..., 1].max(1), height - 1)
+    first_a, last_a, first_b, last_b = (v.astype(np.int64) for v in (first_a, last_a, first_b, last_b))
+    rows = np.maximum(last_a - first_a + 1, 0) + np.maximum(last_b - first_b + 1, 0)
+    chunk = np.cumsum(rows) // _MAX_ROWS_PER_CHUNK
+    for sel in np.split(np.arange(len(idx)), np.flatnonzero(np.diff(chunk)) + 1):
+        fa, ya, sa = _ragged_rows(first_a[sel], last_a[sel])
+        fb, yb, sb = _ragged_rows(first_b[sel], last_b[sel])
+        lo1, hi1 = _row_spans(pa[sel], fa, ya, width[sel])
+        lo2, hi2 = _row_spans(pb[sel], fb, yb, width[sel])
+        n1 = np.bincount(fa, np.clip(hi1 - lo1 + 1, 0, None).sum(1), minlength=len(sel))
+        n2 = np.bincount(fb, np.clip(hi2 - lo2 + 1, 0, None).sum(1), minlength=len(sel))
+        # Shared scanlines: the same rows looked up in both polygons' lists.
+        first_c = np.maximum(first_a[sel], first_b[sel])
+        fc, yc, _ = _ragged_rows(first_c, np.minimum(last_a[sel], last_b[sel]))
+        ia = sa[fc] + (yc - first_a[sel][fc])
+        ib = sb[fc] + (yc - first_b[sel][fc])
+        both = (np.minimum(hi1[ia][:, :, None], hi2[ib][:, None, :])
+                - np.maximum(lo1[ia][:, :, None], lo2[ib][:, None, :]) + 1)
+        ni = np.bincount(fc, np.clip(both, 0, None).sum((1, 2)), minlength=len(sel))
         union = n1 + n2 - ni
         with np.errstate(invalid="ignore", divide="ignore"):
-            # The C code divides in float: keep its rounding.
-            ratio = ni.astype(np.float32) / union.astype(np.float32)
+            ratio = ni.astype(np.float32) / union.astype(np.float32)  # the C code divides in float
         out[idx[sel]] = np.where(union > 0, ratio.astype(np.float64), 0.0)
     return out

@@ -40,6 +40,8 @@ _REPETITION = re.compile(r"_(\d+)\.txt$")
 
 # VOT special lines.
 VOT_INIT, VOT_FAILURE, VOT_SKIP = 1, 2, 0
+#: VOT2016-2019 baseline: the tracker is re-initialised this many frames after a failure.
+VOT_SKIP_FRAMES = 5
 
 
 class ResultFormatError(ValueError):
@@ -235,7 +237,49 @@ class VOTTrajectory:
         return np.flatnonzero(self.codes == VOT_INIT)
 
 
-def read_vot_trajectory(path: str) -> VOTTrajectory:
+def check_vot_codes(path: str, codes: np.ndarray, skip_frames: int = VOT_SKIP_FRAMES) -> None:
+    """Refuse a VOT baseline run whose marker lines break the protocol (message names file and line).
+
+    A run starts with ``1``; a failure ``2`` is followed by ``skip_frames - 1`` skipped
+    frames ``0`` and a re-initialisation ``1`` (as far as the video goes), as the
+    original PySOT and the VOT toolkit write them. Anywhere else a ``0`` or ``1``
+    would be read as a skipped or restarted frame that no failure explains, and
+    silently change accuracy and EAO.
+    """
+    if len(codes) == 0:
+        raise ResultFormatError(f"{path}: empty VOT result file")
+    if codes[0] != VOT_INIT:
+        got = "a region" if codes[0] == -1 else f"{codes[0]}"
+        raise ResultFormatError(f"{path}:1: a VOT baseline run starts with 1 (initialisation), got {got}")
+    expected = np.full(len(codes), -1)  # -1: a region or a failure may stand here
+    expected[0] = VOT_INIT
+    failure_of = np.zeros(len(codes), dtype=np.int64)  # the failure a 0/1 line belongs to
+    for f in np.flatnonzero(codes == VOT_FAILURE):
+        if expected[f] != -1:
+            break  # this line breaks the pattern: reported below
+        expected[f + 1 : f + skip_frames + 1] = VOT_SKIP
+        if f + skip_frames < len(codes):
+            expected[f + skip_frames] = VOT_INIT
+        failure_of[f + 1 : f + skip_frames + 1] = f
+    wrong = (codes != expected) & ~((expected == -1) & (codes == VOT_FAILURE))
+    if not wrong.any():
+        return
+    i = int(np.flatnonzero(wrong)[0])
+    got = "a region" if codes[i] == -1 else str(codes[i])
+    if expected[i] == VOT_SKIP:
+        want = f"0 (a skipped frame: the failure on line {failure_of[i] + 1} re-initialises {skip_frames} frames later)"
+    elif expected[i] == VOT_INIT:
+        want = f"1 (the re-initialisation {skip_frames} frames after the failure on line {failure_of[i] + 1})"
+    elif codes[i] == VOT_SKIP:
+        want = "a region or 2: a 0 (skipped frame) only follows a failure (2)"
+    else:
+        want = f"a region or 2: a 1 (initialisation) only starts the run or comes {skip_frames} frames after a failure"
+    raise ResultFormatError(f"{path}:{i + 1}: expected {want}, got {got}")
+
+
+def read_vot_trajectory(path: str, skip_frames: int = VOT_SKIP_FRAMES) -> VOTTrajectory:
+    """One VOT baseline run: marker lines ``1``/``2``/``0`` and regions (4 or 2K >= 6 numbers),
+    checked against the re-initialisation protocol (:func:`check_vot_codes`)."""
     rows = read_rows(path)
     codes = np.full(len(rows), -1, dtype=np.int64)
     for i, r in enumerate(rows):
@@ -245,6 +289,7 @@ def read_vot_trajectory(path: str) -> VOTTrajectory:
             codes[i] = int(r[0])
         elif r.size != 4 and (r.size < 6 or r.size % 2):
             raise ResultFormatError(f"{path}:{i + 1}: expected 1, 4 or 2K>=6 numbers, got {r.size}")
+    check_vot_codes(path, codes, skip_frames)
     return VOTTrajectory(path, codes, rows)
 
 
