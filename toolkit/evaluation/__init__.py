@@ -23,8 +23,8 @@ from toolkit.utils.results import (
     find_repetitions,
     load_one_pass,
     load_vot_runs,
+    read_confidences,
     read_rows,
-    read_values,
 )
 
 from .got10k import GOT10kResult, evaluate_got10k
@@ -72,7 +72,7 @@ def _load_lt(tracker_dir: str, dataset: Dataset) -> Dict[str, Tuple[np.ndarray, 
         conf_path = path[: -len(".txt")] + "_confidence.value"
         if not os.path.isfile(conf_path):
             raise FileNotFoundError(f"{conf_path}: long-term results need per-frame confidences")
-        conf = read_values(conf_path)
+        conf = read_confidences(conf_path)
         n = len(video.gt)
         # The same tolerance as the boxes (align_boxes): one frame short or long, never more.
         if abs(len(conf) - n) > 1:
@@ -105,8 +105,9 @@ def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overla
         tags = {v.name: v.tags for v in dataset} if all(v.tags for v in dataset) else None
         return evaluate_vot(tracker, loaded, gts, bounds, dataset.eao_interval, dataset.burnin, tags, overlap)
     if dataset.protocol == "vot_lt":
+        bounds = {v.name: v.image_size() for v in dataset}
         return evaluate_vot_lt(
-            tracker, gts, {n: b for n, (b, _) in loaded.items()}, {n: c for n, (_, c) in loaded.items()}
+            tracker, gts, {n: b for n, (b, _) in loaded.items()}, {n: c for n, (_, c) in loaded.items()}, bounds
         )
     if dataset.protocol == "got10k":
         return evaluate_got10k(tracker, gts, loaded, {v.name: v.absent for v in dataset})

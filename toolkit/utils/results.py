@@ -135,6 +135,22 @@ def read_values(path: str) -> np.ndarray:
     return out
 
 
+def read_confidences(path: str) -> np.ndarray:
+    """``[N]`` VOT-LT ``*_confidence.value``: one score per frame. The first line, the
+    initialisation frame's, may be empty (the original PySOT's test.py writes it so);
+    it is read as NaN. Any other empty line is an error naming the file and line."""
+    lines = read_lines(path)
+    out = np.full(len(lines), np.nan)
+    for i, line in enumerate(lines):
+        if i == 0 and not line.strip():
+            continue
+        row = _parse_line(path, i + 1, line)
+        if row.size != 1:
+            raise ResultFormatError(f"{path}:{i + 1}: expected one confidence value, got {row.size} numbers")
+        out[i] = row[0]
+    return out
+
+
 # ---------------------------------------------------------------------- file lookup
 def normalize_name(name: str) -> str:
     """Key under which result names and video names are matched: case-folded, with
