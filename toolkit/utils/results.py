@@ -158,6 +158,10 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]", "-", name.lower())
 
 
+#: pytracking names its result files ``<prefix>_<video>.txt`` for these benchmarks.
+DATASET_PREFIXES = ("uav", "nfs", "otb", "lasot", "got10k")
+
+
 class NameIndex:
     """Entries of one directory, found by exact name first, then by :func:`normalize_name`."""
 
@@ -178,15 +182,21 @@ class NameIndex:
             self._loose.setdefault(normalize_name(stem), []).append(entry)
 
     def find(self, name: str) -> Optional[str]:
-        """Full path of the entry for ``name`` or ``None``; ambiguity is an error."""
-        if name in self._exact:
-            return os.path.join(self.directory, self._exact[name])
-        hits = self._loose.get(normalize_name(name), [])
-        if len(hits) > 1:
-            raise ResultFormatError(
-                f"{self.directory}: several entries match video '{name}': {', '.join(hits)}"
-            )
-        return os.path.join(self.directory, hits[0]) if hits else None
+        """Full path of the entry for ``name`` or ``None``; ambiguity is an error.
+
+        Tried in order: the exact name, the :func:`normalize_name` match, then the same
+        with a pytracking-style dataset prefix (``uav_bike1``, ``nfs_Gymnastics``, ...)."""
+        for candidate in [name] + [f"{prefix}_{name}" for prefix in DATASET_PREFIXES]:
+            if candidate in self._exact:
+                return os.path.join(self.directory, self._exact[candidate])
+            hits = self._loose.get(normalize_name(candidate), [])
+            if len(hits) > 1:
+                raise ResultFormatError(
+                    f"{self.directory}: several entries match video '{name}': {', '.join(hits)}"
+                )
+            if hits:
+                return os.path.join(self.directory, hits[0])
+        return None
 
     def __len__(self) -> int:
         return len(self._exact)
@@ -224,11 +234,32 @@ def align_boxes(path: str, boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     raise ResultFormatError(f"{path}: {len(boxes)} boxes but the video has {n} frames")
 
 
-def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray) -> np.ndarray:
-    """Boxes ``[N, 4]`` of ``video_name`` from a tracker directory, aligned to ``gt``."""
-    path = index.find(video_name)
+def find_one_pass_file(files: NameIndex, folders: NameIndex, video_name: str) -> Optional[str]:
+    """The result file of ``video_name`` in a tracker folder: ``<video>.txt`` (PySOT, OTB
+    toolkits, pytracking with its dataset prefix), else ``<video>/<video>_001.txt`` (GOT-10k
+    toolkit, PySOT's test.py on GOT-10k). ``files`` indexes the folder's ``.txt`` files,
+    ``folders`` all its entries. With several repetitions (``_002``...) the first is scored."""
+    path = files.find(video_name)
+    if path is not None:
+        return path
+    folder = folders.find(video_name)
+    if folder is None or not os.path.isdir(folder):
+        return None
+    runs = find_repetitions(folder)
+    if len(runs) > 1:
+        logger.warning("%s: %d repetitions; scoring the first, %s", folder, len(runs), os.path.basename(runs[0]))
+    return runs[0] if runs else None
+
+
+def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray, folders: Optional[NameIndex] = None) -> np.ndarray:
+    """Boxes ``[N, 4]`` of ``video_name`` from a tracker directory, aligned to ``gt``
+    (``folders``: an index of the same directory for the ``<video>/<video>_001.txt`` layout)."""
+    path = find_one_pass_file(index, folders or NameIndex(index.directory), video_name)
     if path is None:
-        raise FileNotFoundError(f"{index.directory}: no result file for video '{video_name}'")
+        raise FileNotFoundError(
+            f"{index.directory}: no result file for video '{video_name}' "
+            f"(looked for {video_name}.txt and {video_name}/{video_name}_001.txt)"
+        )
     return align_boxes(path, read_boxes(path), gt)
 
 
