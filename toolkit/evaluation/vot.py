@@ -6,25 +6,32 @@ Protocol (VOT2016-2019 baseline experiment):
   truth (overlap 0, both clipped to the image) the frame is a *failure* (line
   ``2``), the next frames are skipped (``0``) and the tracker is re-initialised
   5 frames after the failure (line ``1``).
-* Overlap: IoU of the regions counted in pixels inside the image, as the VOT
-  toolkit rasterizes them (:func:`toolkit.utils.region.raster_overlap`; a box
-  ``x,y,w,h`` is the polygon with corners ``x .. x+w``). ``overlap="geometric"``
-  uses exact areas of the regions clipped to ``[0, width] x [0, height]``
-  instead; it runs about 0.005 EAO lower on VOT2018, because rasterizing
-  counts the boundary pixels of both regions.
-* Accuracy: mean overlap over the tracked frames, leaving out the ``burnin``
-  (10) frames that start at every (re-)initialisation; frames of all sequences
-  are pooled (each frame weighs 1), repetitions averaged.
+* Overlap: IoU of the regions counted in pixels, exactly as the VOT toolkit's
+  C region code rasterizes them (:func:`toolkit.utils.region.raster_overlap`;
+  a box ``x,y,w,h`` is the polygon with corners ``x .. x+w``).
+  ``overlap="geometric"`` uses exact areas of the regions clipped to
+  ``[0, width] x [0, height]`` instead (about 0.002 EAO lower on VOT2018).
+
+The numbers are those of the original PySOT's toolkit (its AR and EAO
+benchmarks), quirks included:
+
+* Accuracy: overlaps bounded by ``(width, height)``, leaving out the ``burnin``
+  (10) frames that start at every (re-)initialisation; a frame's overlap is
+  averaged over the repetitions that scored it, then frames of all sequences
+  are pooled (each frame weighs 1).
 * Robustness: failures per 100 frames (``lost / total frames * 100``, the number
   VOT2018 tables report); ``lost`` is the failure count, averaged over repetitions.
-* EAO: each run is cut into fragments, one per (re-)initialisation, running to
-  the next failure (then padded with overlap 0 to the longest sequence: a
-  failed tracker stays failed) or to the end of the sequence (then unknown
-  beyond it). The expected overlap for length ``Ns`` averages, over fragments
-  known at frame ``Ns``, the mean overlap of frames ``1 .. Ns-1`` (the
-  initialisation frame is excluded); EAO is the mean of that curve over the
-  edition's interval ``[low, high]`` (VOT2018: 100-356). Fragments weigh
-  ``1 / repetitions``; for a tag, by the share of their frames carrying it.
+* EAO: overlaps bounded by ``(width - 1, height - 1)`` (PySOT's EAO benchmark
+  differs from its accuracy there). Each run is cut into fragments starting at
+  frame 0 and 5 frames after each failure (:func:`run_fragments`): one that
+  ends in a failure is padded with overlap 0 to the longest sequence (a failed
+  tracker stays failed), the last is unknown beyond the end of the sequence.
+  The expected overlap for length ``Ns`` averages, over fragments known at
+  frame ``Ns``, the mean overlap of frames ``1 .. Ns-1`` (the initialisation
+  frame is excluded); EAO is the mean of that curve over the edition's interval
+  ``[low, high]`` (VOT2018: 100-356). Fragments weigh ``1 / repetitions``; for
+  a tag, times the share of the fragment's frames (through the next start)
+  carrying it.
 """
 from __future__ import annotations
 

@@ -1,14 +1,18 @@
 """Reading and writing tracker result files, tolerant of real-world quirks.
 
-Layouts (as in the original PySOT):
+Layouts (as in the original PySOT, plus those published results use):
 
 * one-pass (OTB, LaSOT, UAV, NFS, TrackingNet, GOT-10k):
   ``results/<dataset>/<tracker>/<video>.txt``, one ``x,y,w,h`` box per frame;
+  also ``<tracker>/<video>/<video>_001.txt`` (GOT-10k toolkit) and pytracking's
+  ``<prefix>_<video>.txt`` (:data:`DATASET_PREFIXES`);
 * VOT short-term: ``results/<dataset>/<tracker>/baseline/<video>/<video>_001.txt``
   (one file per repetition), lines ``1`` (initialised), ``2`` (failure),
-  ``0`` (skipped frame) or a box / polygon;
+  ``0`` (skipped frame) or a box / polygon, in the order of the re-initialisation
+  protocol (:func:`check_vot_codes`);
 * VOT long-term: ``.../<tracker>/longterm/<video>/<video>_001.txt`` and
-  ``<video>_001_confidence.value`` (one score per frame).
+  ``<video>_001_confidence.value`` (one score per frame; the first line may be
+  empty, :func:`read_confidences`).
 
 Quirks that loading survives: comma, tab, space or semicolon separators;
 file names differing in case or in the ``-1`` / ``_1`` / ``.1`` suffix style
