@@ -94,7 +94,8 @@ def test_raster_matches_the_vot_toolkit_c_code():
     with open(path) as f:
         cases = json.load(f)
     for bounds in (None, (48, 40), (47, 39)):
-        group = [c for c in cases if c["case"].startswith("random") and (tuple(c["bounds"]) if c["bounds"] else None) == bounds]
+        group = [c for c in cases
+                 if c["case"].startswith("random") and (tuple(c["bounds"]) if c["bounds"] else None) == bounds]
         ours = region_overlaps([c["a"] for c in group], [c["b"] for c in group], bounds)
         np.testing.assert_allclose(ours, [c["overlap"] or 0.0 for c in group], atol=1e-7)
     for c in cases:

@@ -85,7 +85,8 @@ def test_vot2018_excerpt_equals_pysot_toolkit():
     assert result.accuracy == pytest.approx(0.5042607740015912, abs=1e-9)
     assert result.lost == 5 and result.robustness == pytest.approx(2.3041474654377883)
     assert result.eao == pytest.approx(0.07120176138622421, abs=1e-8)
-    pysot_video_accuracy = {"ball2": 0.6318455692380667, "drone_flip": 0.5223400880043444, "leaves": 0.42095871087981435}
+    pysot_video_accuracy = {"ball2": 0.6318455692380667, "drone_flip": 0.5223400880043444,
+                            "leaves": 0.42095871087981435}
     for video, acc in pysot_video_accuracy.items():
         assert result.per_video[video]["accuracy"] == pytest.approx(acc, abs=1e-9)
     pysot_tags = {"camera_motion": 0.10136452583330018, "motion_change": 0.10818132225956235,
