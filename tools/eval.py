@@ -12,7 +12,7 @@ import os
 import sys
 
 from pysot.utils.log import get_logger
-from toolkit.cli import run_main
+from toolkit.cli import EXIT_ERROR, run_main
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_trackers, find_trackers, no_trackers_message, resolve_trackers
 from toolkit.report import format_table, stdout_color, write_json
@@ -44,18 +44,20 @@ def main(argv=None) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """Exit code 0, or 1 when a tracker had to be left out (or there was none)."""
+    """Exit code 0; 1 when some trackers were left out (the others are scored); 2 (a usage
+    error, like a bad argument) when nothing could be evaluated: no tracker folder, or
+    none whose results load."""
     dataset = build_dataset(args.dataset, args.dataset_root)
     trackers = resolve_trackers(args.tracker_path, args.trackers) if args.trackers else find_trackers(args.tracker_path)
     if not trackers:
         logger.error(no_trackers_message(args.tracker_path, dataset.name))
-        return 1
+        return EXIT_ERROR
     # With several trackers, one with broken results is reported and left out; alone, it is the error.
     results, timings = evaluate_trackers(dataset, args.tracker_path, trackers, args.workers, args.overlap,
                                          skip_failed=len(trackers) > 1)
     if not results:
-        logger.error("no tracker could be evaluated")
-        return 1
+        logger.error("no tracker could be evaluated (each one's error is above)")
+        return EXIT_ERROR
     summaries = {t: r.summary() for t, r in results.items()}
     color = not args.no_color and stdout_color()
     print(format_table(summaries, dataset.protocol, f"{dataset.name}: {len(dataset)} videos", color=color))

@@ -1,6 +1,10 @@
+import json
+import os
+
 import numpy as np
 import pytest
 
+from toolkit.utils.results import read_vot_trajectory
 from toolkit.utils.region import iou_xywh, polygon_overlap, raster_overlap, region_overlaps, rows_to_polygons
 
 
@@ -49,18 +53,73 @@ def test_missing_region_gives_zero():
 
 
 def test_raster_overlap_counts_pixels_like_vot():
-    # A box 0,0,10,10 rasterizes to rows 1..10 x columns 0..10 (110 pixels); shifted by 5
-    # columns the two share 6 columns per row: 60 / (220 - 60).
+    # The VOT toolkit fills both ends of every scanline span and both the top and bottom
+    # rows: a box 0,0,10,10 covers columns 0..10 x rows 0..10 (121 pixels); shifted by 5
+    # columns the two share 6 x 11: 66 / (242 - 66).
     a = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float)
     b = np.array([[0, 0, 10, 10], [5, 0, 10, 10]], float)
-    np.testing.assert_allclose(region_overlaps(a, b), [1.0, 60 / 160])
+    np.testing.assert_allclose(region_overlaps(a, b), [1.0, 66 / 176], rtol=1e-7)
 
 
-def test_raster_overlap_respects_bounds():
-    # In an 8x8 image only columns 0..7 count: 0..7 (8 px) vs 5..7 (3 px) over rows 1..7.
+def test_raster_overlap_bounds_include_the_last_column_and_row():
+    # Bounds (8, 8) keep columns and rows 0..8 (the C code's bounds are inclusive):
+    # 9 x 9 = 81 pixels against columns 5..8: 4 x 9 = 36, all shared.
     a = np.array([[0, 0, 10, 10]], float)
     b = np.array([[5, 0, 10, 10]], float)
-    np.testing.assert_allclose(region_overlaps(a, b, (8, 8)), [3 / 8])
+    np.testing.assert_allclose(region_overlaps(a, b, (8, 8)), [36 / 81], rtol=1e-7)
+
+
+def test_raster_vertices_round_half_away_from_zero():
+    # 0.5 -> 1 and 2.5 -> 3 (C's round), so 0.5,0.5,2,2 fills exactly what 1,1,2,2 fills;
+    # NumPy's round-half-to-even would give 0..2 and an overlap of 4/14.
+    np.testing.assert_allclose(region_overlaps([[0.5, 0.5, 2, 2]], [[1, 1, 2, 2]]), [1.0])
+
+
+def test_raster_tiny_and_degenerate_regions():
+    gt = [[3, 3, 2, 2]] * 4  # columns/rows 3..5: 9 pixels
+    pred = [
+        [3.2, 3.2, 0.5, 0.5],  # < 1 px, vertices round to 3 and 4: a 2 x 2 block inside gt
+        [3.6, 3.6, 0.2, 0.2],  # rounds to a single point: no pixel
+        [4, 2, 0, 10],  # zero width
+        [2, 2, 12, 12, 12, 12, 2, 2],  # a line
+    ]
+    np.testing.assert_allclose(region_overlaps(pred, gt, (20, 20)), [4 / 9, 0, 0, 0], rtol=1e-7)
+
+
+def test_raster_matches_the_vot_toolkit_c_code():
+    """Pairs computed by the VOT toolkit's region.c (the original PySOT's extension):
+    edge cases (regions partly or wholly outside the image, sub-pixel, degenerate,
+    self-intersecting, half-integer vertices) and 300 random pairs."""
+    path = os.path.join(os.path.dirname(__file__), "..", "data", "toolkit", "region_c_reference.json")
+    with open(path) as f:
+        cases = json.load(f)
+    for bounds in (None, (48, 40), (47, 39)):
+        group = [c for c in cases
+                 if c["case"].startswith("random") and (tuple(c["bounds"]) if c["bounds"] else None) == bounds]
+        ours = region_overlaps([c["a"] for c in group], [c["b"] for c in group], bounds)
+        np.testing.assert_allclose(ours, [c["overlap"] or 0.0 for c in group], atol=1e-7)
+    for c in cases:
+        if not c["case"].startswith("random"):
+            ours = region_overlaps([c["a"]], [c["b"]], c["bounds"])[0]
+            # The C code's 0/0 (neither region covers a pixel) is reported as 0.
+            assert ours == pytest.approx(c["overlap"] or 0.0, abs=1e-7), c["case"]
+
+
+def test_vot2018_siamcar_overlaps_match_the_reference_on_every_frame(shared_data):
+    """../shared/data/reference: the VOT toolkit's overlaps of SiamCAR's VOT2018 results."""
+    with open(os.path.join(shared_data, "VOT2018", "VOT2018.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(shared_data, "reference", "VOT2018_siamcar_overlaps.json")) as f:
+        reference = json.load(f)
+    assert len(reference) == 60
+    for video, expected in reference.items():
+        path = os.path.join(shared_data, "results", "VOT2018", "siamcar", "baseline", video, f"{video}_001.txt")
+        traj = read_vot_trajectory(path)
+        tracked = np.flatnonzero(traj.codes == -1)
+        gt = [meta[video]["gt_rect"][i] for i in tracked]
+        ours = region_overlaps([traj.regions[i] for i in tracked], gt, (meta[video]["width"], meta[video]["height"]))
+        assert all(expected[i] is None for i in np.flatnonzero(traj.codes != -1))
+        np.testing.assert_allclose(ours, [expected[i] for i in tracked], atol=1e-6, rtol=0, err_msg=video)
 
 
 @pytest.mark.parametrize("method", ["raster", "geometric"])

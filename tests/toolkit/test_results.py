@@ -114,6 +114,43 @@ def test_vot_trajectory(tmp_path):
         read_vot_trajectory(str(path))
 
 
+B = "10.0000,20.0000,30.0000,40.0000"
+
+
+@pytest.mark.parametrize(
+    "lines, line, message",
+    [
+        (["1", B, "0", B], 3, "0 \\(skipped frame\\) only follows a failure"),  # a 0 no failure explains
+        (["2", "2", "2"], 1, "starts with 1"),  # made only of failures
+        ([B, B, "2"], 1, "starts with 1"),  # no initialisation line
+        (["1", B, "2", "0", "1", B], 5, "skipped frame: the failure on line 3"),  # re-initialised too early
+        (["1", B, "2", "0", "0", "0", "0", "0", "1"], 8, "re-initialisation 5 frames after the failure on line 3"),
+        (["1", B, "2", "0", B], 5, "skipped frame"),  # tracked while it should be skipping
+        (["1", B, "1", B], 3, "1 \\(initialisation\\) only starts the run"),  # a restart without a failure
+    ],
+)
+def test_vot_trajectory_breaking_the_reinitialisation_protocol_is_refused(tmp_path, lines, line, message):
+    path = tmp_path / "ball_001.txt"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ResultFormatError, match=f"ball_001.txt:{line}: .*{message}"):
+        read_vot_trajectory(str(path))
+
+
+def test_vot_trajectory_may_end_while_skipping(tmp_path):
+    # The video ends before the re-initialisation (as SiamCAR's VOT2018 'leaves' and 'graduate').
+    path = tmp_path / "leaves_001.txt"
+    path.write_text("\n".join(["1", B, B, "2", "0", "0"]) + "\n")
+    np.testing.assert_array_equal(read_vot_trajectory(str(path)).codes, [1, -1, -1, 2, 0, 0])
+
+
+def test_real_vot_results_pass_the_protocol_check(shared_data):
+    base = os.path.join(shared_data, "results", "VOT2018", "siamcar", "baseline")
+    videos = sorted(os.listdir(base))
+    assert len(videos) == 60
+    failures = sum(len(read_vot_trajectory(os.path.join(base, v, f"{v}_001.txt")).failures) for v in videos)
+    assert failures == 66
+
+
 def test_write_rows_is_atomic_and_round_trips(tmp_path):
     path = tmp_path / "out" / "v.txt"
     write_rows(str(path), [[1], [1.5, 2.25, 3, 4], [2], [0]])

@@ -158,9 +158,9 @@ def test_eval_reports_missing_results_clearly(tmp_path, log_messages):
     assert eval_py.main(["--dataset", "OTB100", "--dataset-root", data, "--tracker-path",
                          str(tmp_path / "results" / "OTB100"), "--trackers", "empty"]) == 2
     assert any("no result file for video 'Clip0'" in m for m in log_messages)
-    # without --trackers, a folder without results is no tracker: nothing to evaluate
+    # without --trackers, a folder without results is no tracker: nothing to evaluate (usage error)
     assert eval_py.main(["--dataset", "OTB100", "--dataset-root", data,
-                         "--tracker-path", str(tmp_path / "results" / "OTB100")]) == 1
+                         "--tracker-path", str(tmp_path / "results" / "OTB100")]) == 2
 
 
 def test_eval_leaves_out_a_broken_tracker_and_matches_names_in_any_case(tmp_path, capsys, log_messages):
@@ -190,9 +190,9 @@ def test_eval_explains_a_tracker_path_one_level_off(tmp_path, log_messages):
     write_results(os.path.join(results, "OTB100", "Perfect"), meta)
     eval_py = load_tool("eval")
     base = ["--dataset", "OTB100", "--dataset-root", data, "--tracker-path"]
-    assert eval_py.main(base + [os.path.join(results, "OTB100", "Perfect")]) == 1
+    assert eval_py.main(base + [os.path.join(results, "OTB100", "Perfect")]) == 2
     assert log_messages[-1].endswith(f"give its parent: --tracker-path {os.path.join(results, 'OTB100')} --trackers Perfect")
-    assert eval_py.main(base + [results]) == 1
+    assert eval_py.main(base + [results]) == 2
     assert log_messages[-1].endswith(f"the OTB100 results are in --tracker-path {os.path.join(results, 'OTB100')}")
 
 

@@ -23,8 +23,8 @@ from toolkit.utils.results import (
     find_repetitions,
     load_one_pass,
     load_vot_runs,
+    read_confidences,
     read_rows,
-    read_values,
 )
 
 from .got10k import GOT10kResult, evaluate_got10k
@@ -72,7 +72,7 @@ def _load_lt(tracker_dir: str, dataset: Dataset) -> Dict[str, Tuple[np.ndarray, 
         conf_path = path[: -len(".txt")] + "_confidence.value"
         if not os.path.isfile(conf_path):
             raise FileNotFoundError(f"{conf_path}: long-term results need per-frame confidences")
-        conf = read_values(conf_path)
+        conf = read_confidences(conf_path)
         n = len(video.gt)
         # The same tolerance as the boxes (align_boxes): one frame short or long, never more.
         if abs(len(conf) - n) > 1:
@@ -93,8 +93,8 @@ def load_results(dataset: Dataset, tracker_dir: str) -> Dict[str, Any]:
         return {v.name: load_vot_runs(base, v.name, len(v.gt), index) for v in dataset}
     if dataset.protocol == "vot_lt":
         return _load_lt(tracker_dir, dataset)
-    index = NameIndex(tracker_dir, ".txt")
-    return {v.name: load_one_pass(index, v.name, v.gt) for v in dataset}
+    index, folders = NameIndex(tracker_dir, ".txt"), NameIndex(tracker_dir)
+    return {v.name: load_one_pass(index, v.name, v.gt, folders) for v in dataset}
 
 
 def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overlap: str = "raster"):
@@ -105,8 +105,9 @@ def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overla
         tags = {v.name: v.tags for v in dataset} if all(v.tags for v in dataset) else None
         return evaluate_vot(tracker, loaded, gts, bounds, dataset.eao_interval, dataset.burnin, tags, overlap)
     if dataset.protocol == "vot_lt":
+        bounds = {v.name: v.image_size() for v in dataset}
         return evaluate_vot_lt(
-            tracker, gts, {n: b for n, (b, _) in loaded.items()}, {n: c for n, (_, c) in loaded.items()}
+            tracker, gts, {n: b for n, (b, _) in loaded.items()}, {n: c for n, (_, c) in loaded.items()}, bounds
         )
     if dataset.protocol == "got10k":
         return evaluate_got10k(tracker, gts, loaded, {v.name: v.absent for v in dataset})
@@ -197,7 +198,8 @@ def resolve_trackers(results_dir: str, names: Sequence[str]) -> List[str]:
 
 def find_trackers(results_dir: str) -> List[str]:
     """Tracker folders under ``results/<dataset>/``, sorted: folders holding ``.txt``
-    results or a ``baseline``/``longterm`` folder (so ``plots/`` and the like are skipped)."""
+    results, a ``baseline``/``longterm`` folder, or per-video folders of
+    ``<video>_001.txt`` runs (GOT-10k layout); ``plots/`` and the like are skipped."""
     if not os.path.isdir(results_dir):
         raise FileNotFoundError(f"results folder not found: {results_dir}")
     found = []
@@ -205,7 +207,12 @@ def find_trackers(results_dir: str) -> List[str]:
         path = os.path.join(results_dir, entry)
         if entry.startswith(".") or not os.path.isdir(path):
             continue
-        content = os.listdir(path)
+        content = sorted(os.listdir(path))
         if any(c.endswith(".txt") for c in content) or {"baseline", "longterm"} & set(content):
+            found.append(entry)
+            continue
+        # Looking into a few sub-folders is enough to tell a GOT-10k layout from a plot folder.
+        subfolders = [os.path.join(path, c) for c in content if os.path.isdir(os.path.join(path, c))][:3]
+        if any(find_repetitions(d) for d in subfolders):
             found.append(entry)
     return found

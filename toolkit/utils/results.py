@@ -1,14 +1,18 @@
 """Reading and writing tracker result files, tolerant of real-world quirks.
 
-Layouts (as in the original PySOT):
+Layouts (as in the original PySOT, plus those published results use):
 
 * one-pass (OTB, LaSOT, UAV, NFS, TrackingNet, GOT-10k):
   ``results/<dataset>/<tracker>/<video>.txt``, one ``x,y,w,h`` box per frame;
+  also ``<tracker>/<video>/<video>_001.txt`` (GOT-10k toolkit) and pytracking's
+  ``<prefix>_<video>.txt`` (:data:`DATASET_PREFIXES`);
 * VOT short-term: ``results/<dataset>/<tracker>/baseline/<video>/<video>_001.txt``
   (one file per repetition), lines ``1`` (initialised), ``2`` (failure),
-  ``0`` (skipped frame) or a box / polygon;
+  ``0`` (skipped frame) or a box / polygon, in the order of the re-initialisation
+  protocol (:func:`check_vot_codes`);
 * VOT long-term: ``.../<tracker>/longterm/<video>/<video>_001.txt`` and
-  ``<video>_001_confidence.value`` (one score per frame).
+  ``<video>_001_confidence.value`` (one score per frame; the first line may be
+  empty, :func:`read_confidences`).
 
 Quirks that loading survives: comma, tab, space or semicolon separators;
 file names differing in case or in the ``-1`` / ``_1`` / ``.1`` suffix style
@@ -40,6 +44,8 @@ _REPETITION = re.compile(r"_(\d+)\.txt$")
 
 # VOT special lines.
 VOT_INIT, VOT_FAILURE, VOT_SKIP = 1, 2, 0
+#: VOT2016-2019 baseline: the tracker is re-initialised this many frames after a failure.
+VOT_SKIP_FRAMES = 5
 
 
 class ResultFormatError(ValueError):
@@ -133,11 +139,31 @@ def read_values(path: str) -> np.ndarray:
     return out
 
 
+def read_confidences(path: str) -> np.ndarray:
+    """``[N]`` VOT-LT ``*_confidence.value``: one score per frame. The first line, the
+    initialisation frame's, may be empty (the original PySOT's test.py writes it so);
+    it is read as NaN. Any other empty line is an error naming the file and line."""
+    lines = read_lines(path)
+    out = np.full(len(lines), np.nan)
+    for i, line in enumerate(lines):
+        if i == 0 and not line.strip():
+            continue
+        row = _parse_line(path, i + 1, line)
+        if row.size != 1:
+            raise ResultFormatError(f"{path}:{i + 1}: expected one confidence value, got {row.size} numbers")
+        out[i] = row[0]
+    return out
+
+
 # ---------------------------------------------------------------------- file lookup
 def normalize_name(name: str) -> str:
     """Key under which result names and video names are matched: case-folded, with
     ``-``, ``_`` and ``.`` treated alike (``jogging_1`` == ``Jogging-1``)."""
     return re.sub(r"[-_.]", "-", name.lower())
+
+
+#: pytracking names its result files ``<prefix>_<video>.txt`` for these benchmarks.
+DATASET_PREFIXES = ("uav", "nfs", "otb", "lasot", "got10k")
 
 
 class NameIndex:
@@ -160,15 +186,21 @@ class NameIndex:
             self._loose.setdefault(normalize_name(stem), []).append(entry)
 
     def find(self, name: str) -> Optional[str]:
-        """Full path of the entry for ``name`` or ``None``; ambiguity is an error."""
-        if name in self._exact:
-            return os.path.join(self.directory, self._exact[name])
-        hits = self._loose.get(normalize_name(name), [])
-        if len(hits) > 1:
-            raise ResultFormatError(
-                f"{self.directory}: several entries match video '{name}': {', '.join(hits)}"
-            )
-        return os.path.join(self.directory, hits[0]) if hits else None
+        """Full path of the entry for ``name`` or ``None``; ambiguity is an error.
+
+        Tried in order: the exact name, the :func:`normalize_name` match, then the same
+        with a pytracking-style dataset prefix (``uav_bike1``, ``nfs_Gymnastics``, ...)."""
+        for candidate in [name] + [f"{prefix}_{name}" for prefix in DATASET_PREFIXES]:
+            if candidate in self._exact:
+                return os.path.join(self.directory, self._exact[candidate])
+            hits = self._loose.get(normalize_name(candidate), [])
+            if len(hits) > 1:
+                raise ResultFormatError(
+                    f"{self.directory}: several entries match video '{name}': {', '.join(hits)}"
+                )
+            if hits:
+                return os.path.join(self.directory, hits[0])
+        return None
 
     def __len__(self) -> int:
         return len(self._exact)
@@ -206,11 +238,32 @@ def align_boxes(path: str, boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     raise ResultFormatError(f"{path}: {len(boxes)} boxes but the video has {n} frames")
 
 
-def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray) -> np.ndarray:
-    """Boxes ``[N, 4]`` of ``video_name`` from a tracker directory, aligned to ``gt``."""
-    path = index.find(video_name)
+def find_one_pass_file(files: NameIndex, folders: NameIndex, video_name: str) -> Optional[str]:
+    """The result file of ``video_name`` in a tracker folder: ``<video>.txt`` (PySOT, OTB
+    toolkits, pytracking with its dataset prefix), else ``<video>/<video>_001.txt`` (GOT-10k
+    toolkit, PySOT's test.py on GOT-10k). ``files`` indexes the folder's ``.txt`` files,
+    ``folders`` all its entries. With several repetitions (``_002``...) the first is scored."""
+    path = files.find(video_name)
+    if path is not None:
+        return path
+    folder = folders.find(video_name)
+    if folder is None or not os.path.isdir(folder):
+        return None
+    runs = find_repetitions(folder)
+    if len(runs) > 1:
+        logger.warning("%s: %d repetitions; scoring the first, %s", folder, len(runs), os.path.basename(runs[0]))
+    return runs[0] if runs else None
+
+
+def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray, folders: Optional[NameIndex] = None) -> np.ndarray:
+    """Boxes ``[N, 4]`` of ``video_name`` from a tracker directory, aligned to ``gt``
+    (``folders``: an index of the same directory for the ``<video>/<video>_001.txt`` layout)."""
+    path = find_one_pass_file(index, folders or NameIndex(index.directory), video_name)
     if path is None:
-        raise FileNotFoundError(f"{index.directory}: no result file for video '{video_name}'")
+        raise FileNotFoundError(
+            f"{index.directory}: no result file for video '{video_name}' "
+            f"(looked for {video_name}.txt and {video_name}/{video_name}_001.txt)"
+        )
     return align_boxes(path, read_boxes(path), gt)
 
 
@@ -235,7 +288,49 @@ class VOTTrajectory:
         return np.flatnonzero(self.codes == VOT_INIT)
 
 
-def read_vot_trajectory(path: str) -> VOTTrajectory:
+def check_vot_codes(path: str, codes: np.ndarray, skip_frames: int = VOT_SKIP_FRAMES) -> None:
+    """Refuse a VOT baseline run whose marker lines break the protocol (message names file and line).
+
+    A run starts with ``1``; a failure ``2`` is followed by ``skip_frames - 1`` skipped
+    frames ``0`` and a re-initialisation ``1`` (as far as the video goes), as the
+    original PySOT and the VOT toolkit write them. Anywhere else a ``0`` or ``1``
+    would be read as a skipped or restarted frame that no failure explains, and
+    silently change accuracy and EAO.
+    """
+    if len(codes) == 0:
+        raise ResultFormatError(f"{path}: empty VOT result file")
+    if codes[0] != VOT_INIT:
+        got = "a region" if codes[0] == -1 else f"{codes[0]}"
+        raise ResultFormatError(f"{path}:1: a VOT baseline run starts with 1 (initialisation), got {got}")
+    expected = np.full(len(codes), -1)  # -1: a region or a failure may stand here
+    expected[0] = VOT_INIT
+    failure_of = np.zeros(len(codes), dtype=np.int64)  # the failure a 0/1 line belongs to
+    for f in np.flatnonzero(codes == VOT_FAILURE):
+        if expected[f] != -1:
+            break  # this line breaks the pattern: reported below
+        expected[f + 1 : f + skip_frames + 1] = VOT_SKIP
+        if f + skip_frames < len(codes):
+            expected[f + skip_frames] = VOT_INIT
+        failure_of[f + 1 : f + skip_frames + 1] = f
+    wrong = (codes != expected) & ~((expected == -1) & (codes == VOT_FAILURE))
+    if not wrong.any():
+        return
+    i = int(np.flatnonzero(wrong)[0])
+    got = "a region" if codes[i] == -1 else str(codes[i])
+    if expected[i] == VOT_SKIP:
+        want = f"0 (a skipped frame: the failure on line {failure_of[i] + 1} re-initialises {skip_frames} frames later)"
+    elif expected[i] == VOT_INIT:
+        want = f"1 (the re-initialisation {skip_frames} frames after the failure on line {failure_of[i] + 1})"
+    elif codes[i] == VOT_SKIP:
+        want = "a region or 2: a 0 (skipped frame) only follows a failure (2)"
+    else:
+        want = f"a region or 2: a 1 (initialisation) only starts the run or comes {skip_frames} frames after a failure"
+    raise ResultFormatError(f"{path}:{i + 1}: expected {want}, got {got}")
+
+
+def read_vot_trajectory(path: str, skip_frames: int = VOT_SKIP_FRAMES) -> VOTTrajectory:
+    """One VOT baseline run: marker lines ``1``/``2``/``0`` and regions (4 or 2K >= 6 numbers),
+    checked against the re-initialisation protocol (:func:`check_vot_codes`)."""
     rows = read_rows(path)
     codes = np.full(len(rows), -1, dtype=np.int64)
     for i, r in enumerate(rows):
@@ -245,6 +340,7 @@ def read_vot_trajectory(path: str) -> VOTTrajectory:
             codes[i] = int(r[0])
         elif r.size != 4 and (r.size < 6 or r.size % 2):
             raise ResultFormatError(f"{path}:{i + 1}: expected 1, 4 or 2K>=6 numbers, got {r.size}")
+    check_vot_codes(path, codes, skip_frames)
     return VOTTrajectory(path, codes, rows)
 
 
