@@ -105,6 +105,8 @@ def result_to_dict(result: Any) -> Dict[str, Any]:
     if hasattr(result, "success") and result.success is not None:
         out["success_curve"] = result.success.mean(axis=0)
         out["precision_curve"] = result.precision.mean(axis=0)
+    if getattr(result, "success_curve", None) is not None:  # GOT-10k: 101 thresholds, as its toolkit's report
+        out["success_curve"] = result.success_curve
     if getattr(result, "eao_curve", None) is not None:
         out["eao_curve"] = result.eao_curve
         out["eao_by_tag"] = result.eao_by_tag

@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 
@@ -109,3 +110,43 @@ def test_vot_lt_confidences_of_the_wrong_length_name_the_file(tmp_path):
     write_values(str(out / "car_001_confidence.value"), [1.0, 0.9])  # two frames short
     with pytest.raises(ResultFormatError, match="car_001_confidence.value: 2 confidences"):
         evaluate_tracker(build_dataset("VOT2018-LT", str(root)), os.path.join(str(tmp_path / "results"), "tiny"))
+
+
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def test_got10k_scores_every_repetition_with_boxes_bounded_by_the_image(tmp_path):
+    """The official GOT-10k toolkit's report: all ``_NNN`` runs pooled, boxes cut to ``meta_info.ini``'s
+    resolution, frames with ``cover`` 0 left out. Expected values worked out by hand below."""
+    from toolkit.datasets import build_dataset
+    from toolkit.evaluation import evaluate_tracker
+
+    video = "GOT-10k_Val_000001"
+    seq = tmp_path / "GOT-10k" / "val" / video
+    _write(str(seq / "groundtruth.txt"), "10,10,20,20\n90,10,20,20\n0,0,10,10\n5,5,10,10\n")
+    _write(str(seq / "cover.label"), "8\n8\n8\n0\n")
+    _write(str(seq / "absence.label"), "0\n0\n0\n0\n")  # cover.label wins: frame 3 is not scored
+    _write(str(seq / "meta_info.ini"), "[METAINFO]\nobject_class: cat\nresolution: (100, 50)\n")
+    runs = tmp_path / "results" / "SiamX" / video
+    # frame 1: the ground truth sticks out right of the 100 px image; bounded it is [90,10,10,20] = the box (IoU 1,
+    # 0.5 unbounded). Frame 2: run 1 exact (1), run 2 shifted by 5 px (50 / 150 = 1/3).
+    _write(str(runs / f"{video}_001.txt"), "10,10,20,20\n90,10,10,20\n0,0,10,10\n0,0,1,1\n")
+    _write(str(runs / f"{video}_002.txt"), "10,10,20,20\n90,10,10,20\n5,0,10,10\n0,0,1,1\n")
+    _write(str(runs / f"{video}_time.txt"), "0.01,0.01\n0.01,0.01\n0.01,0.01\n0.01,0.01\n")
+
+    dataset = build_dataset("GOT-10k", str(tmp_path / "GOT-10k"))
+    assert dataset[video].image_size() == (100, 50)
+    result, _ = evaluate_tracker(dataset, str(tmp_path / "results" / "SiamX"))
+    assert result.ao == pytest.approx((1 + 1 + 1 + 1 / 3) / 4)
+    assert result.sr50 == pytest.approx(0.75) and result.sr75 == pytest.approx(0.75)
+    assert result.per_video[video]["repetitions"] == 2
+    assert result.success_curve.shape == (101,) and result.success_curve[0] == pytest.approx(1.0)
+
+
+def test_got10k_bounding_moves_a_box_left_of_the_image_keeping_its_width():
+    from toolkit.evaluation.got10k import bound_boxes
+
+    np.testing.assert_allclose(bound_boxes(np.array([[-10.0, 45, 20, 10]]), (100, 50)), [[0, 45, 20, 5]])

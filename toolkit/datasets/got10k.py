@@ -8,11 +8,27 @@ split folder itself.
 from __future__ import annotations
 
 import os
-from typing import List
+import re
+from typing import List, Optional, Tuple
 
 from pysot.core.registry import DATASETS
 
-from .video import Dataset, Video, json_or_native, list_images, read_annotation, read_flags, sequence_folders
+from .video import Dataset, DatasetError, Video, json_or_native, list_images, read_annotation, read_flags, sequence_folders
+
+
+def read_resolution(meta_path: str) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from a GOT-10k ``meta_info.ini`` (``resolution: (1920, 1080)``), or None."""
+    if not os.path.isfile(meta_path):
+        return None
+    with open(meta_path, "r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == "resolution":
+                numbers = re.findall(r"\d+", value)
+                if len(numbers) == 2:
+                    return int(numbers[0]), int(numbers[1])
+                raise DatasetError(f"{meta_path}: cannot read the resolution from {line.strip()!r}")
+    return None
 
 
 def _native_got(split_dir: str) -> List[Video]:
@@ -20,8 +36,17 @@ def _native_got(split_dir: str) -> List[Video]:
     for folder in sequence_folders(split_dir):
         gt = read_annotation(os.path.join(folder, "groundtruth.txt"))
         frames = list_images(folder)
-        absent = read_flags(os.path.join(folder, "absence.label"), len(gt))
-        videos.append(Video(name=os.path.basename(folder), gt=gt, img_paths=frames, absent=absent))
+        # The official toolkit scores frames whose cover (visible ratio, 0..8) is above 0;
+        # absence.label says the same where cover.label is missing.
+        cover_path = os.path.join(folder, "cover.label")
+        if os.path.isfile(cover_path):
+            absent = ~read_flags(cover_path, len(gt))
+        else:
+            absent = read_flags(os.path.join(folder, "absence.label"), len(gt))
+        size = read_resolution(os.path.join(folder, "meta_info.ini"))
+        width, height = size if size else (None, None)
+        videos.append(Video(name=os.path.basename(folder), gt=gt, img_paths=frames, absent=absent,
+                            width=width, height=height))
     return videos
 
 

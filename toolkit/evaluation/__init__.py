@@ -22,6 +22,7 @@ from toolkit.utils.results import (
     align_boxes,
     find_repetitions,
     load_one_pass,
+    load_one_pass_runs,
     load_vot_runs,
     read_confidences,
     read_rows,
@@ -94,6 +95,8 @@ def load_results(dataset: Dataset, tracker_dir: str) -> Dict[str, Any]:
     if dataset.protocol == "vot_lt":
         return _load_lt(tracker_dir, dataset)
     index, folders = NameIndex(tracker_dir, ".txt"), NameIndex(tracker_dir)
+    if dataset.protocol == "got10k":  # the GOT-10k toolkit pools every repetition
+        return {v.name: load_one_pass_runs(index, v.name, v.gt, folders) for v in dataset}
     return {v.name: load_one_pass(index, v.name, v.gt, folders) for v in dataset}
 
 
@@ -110,7 +113,8 @@ def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overla
             tracker, gts, {n: b for n, (b, _) in loaded.items()}, {n: c for n, (_, c) in loaded.items()}, bounds
         )
     if dataset.protocol == "got10k":
-        return evaluate_got10k(tracker, gts, loaded, {v.name: v.absent for v in dataset})
+        return evaluate_got10k(tracker, gts, loaded, {v.name: v.absent for v in dataset},
+                               {v.name: v.image_size() for v in dataset})
     return evaluate_ope(
         tracker, gts, loaded, dataset.normalized_precision, {v.name: list(v.attributes) for v in dataset}
     )

@@ -238,21 +238,35 @@ def align_boxes(path: str, boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
     raise ResultFormatError(f"{path}: {len(boxes)} boxes but the video has {n} frames")
 
 
-def find_one_pass_file(files: NameIndex, folders: NameIndex, video_name: str) -> Optional[str]:
-    """The result file of ``video_name`` in a tracker folder: ``<video>.txt`` (PySOT, OTB
-    toolkits, pytracking with its dataset prefix), else ``<video>/<video>_001.txt`` (GOT-10k
-    toolkit, PySOT's test.py on GOT-10k). ``files`` indexes the folder's ``.txt`` files,
-    ``folders`` all its entries. With several repetitions (``_002``...) the first is scored."""
+def find_one_pass_files(files: NameIndex, folders: NameIndex, video_name: str) -> List[str]:
+    """The result files of ``video_name`` in a tracker folder: ``[<video>.txt]`` (PySOT, OTB
+    toolkits, pytracking with its dataset prefix), else every ``<video>/<video>_NNN.txt``
+    repetition (GOT-10k toolkit, PySOT's test.py on GOT-10k), sorted; ``[]`` when none.
+    ``files`` indexes the folder's ``.txt`` files, ``folders`` all its entries."""
     path = files.find(video_name)
     if path is not None:
-        return path
+        return [path]
     folder = folders.find(video_name)
     if folder is None or not os.path.isdir(folder):
-        return None
-    runs = find_repetitions(folder)
+        return []
+    return find_repetitions(folder)
+
+
+def find_one_pass_file(files: NameIndex, folders: NameIndex, video_name: str) -> Optional[str]:
+    """The one result file OPE benchmarks score (see :func:`find_one_pass_files`); with
+    several repetitions (``_002``...) the first is scored, with a warning."""
+    runs = find_one_pass_files(files, folders, video_name)
     if len(runs) > 1:
-        logger.warning("%s: %d repetitions; scoring the first, %s", folder, len(runs), os.path.basename(runs[0]))
+        logger.warning("%s: %d repetitions; scoring the first, %s",
+                       os.path.dirname(runs[0]), len(runs), os.path.basename(runs[0]))
     return runs[0] if runs else None
+
+
+def _no_result_file(index: NameIndex, video_name: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"{index.directory}: no result file for video '{video_name}' "
+        f"(looked for {video_name}.txt and {video_name}/{video_name}_001.txt)"
+    )
 
 
 def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray, folders: Optional[NameIndex] = None) -> np.ndarray:
@@ -260,11 +274,17 @@ def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray, folders: Op
     (``folders``: an index of the same directory for the ``<video>/<video>_001.txt`` layout)."""
     path = find_one_pass_file(index, folders or NameIndex(index.directory), video_name)
     if path is None:
-        raise FileNotFoundError(
-            f"{index.directory}: no result file for video '{video_name}' "
-            f"(looked for {video_name}.txt and {video_name}/{video_name}_001.txt)"
-        )
+        raise _no_result_file(index, video_name)
     return align_boxes(path, read_boxes(path), gt)
+
+
+def load_one_pass_runs(index: NameIndex, video_name: str, gt: np.ndarray,
+                       folders: Optional[NameIndex] = None) -> List[np.ndarray]:
+    """Every repetition of ``video_name`` (GOT-10k scores them all), each ``[N, 4]`` aligned to ``gt``."""
+    paths = find_one_pass_files(index, folders or NameIndex(index.directory), video_name)
+    if not paths:
+        raise _no_result_file(index, video_name)
+    return [align_boxes(path, read_boxes(path), gt) for path in paths]
 
 
 # ---------------------------------------------------------------------- VOT results
