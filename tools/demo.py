@@ -3,8 +3,9 @@
     python tools/demo.py --config experiments/siamrpn_alex_dwxcorr/config.yaml \\
         --snapshot model.pth --video clip.mp4 --init 100,80,40,60 --output out.mp4
 
-Without --config/--snapshot the embedded tiny model is used; without --video a
-synthetic clip (init box: its ground truth). Without a display the run is
+Without --config/--snapshot the embedded tiny model is used (--snapshot alone: the
+config stored in the checkpoint); without --video a synthetic clip (init box: its
+ground truth). The fast path is on for the CPU (--no-fast: off). Without a display the run is
 headless: give --init (or use the synthetic clip) and --output.
 """
 from __future__ import annotations
