@@ -123,10 +123,13 @@ def _restore_registries():
     """Blocks register example components (README's MyHead): forget them afterwards."""
     from pysot.core import registry
 
-    saved = {name: dict(r._entries) for name, r in vars(registry).items() if isinstance(r, registry.Registry)}
     yield
-    for name, entries in saved.items():
-        getattr(registry, name)._entries = entries
+    # Classes defined by a block carry the block namespace's __name__ ("doc:<page>") as __module__;
+    # everything else stays (registries are also filled by imports made while the blocks ran).
+    for r in vars(registry).values():
+        if isinstance(r, registry.Registry):
+            r._entries = {k: v for k, v in r._entries.items()
+                          if not str(getattr(v, "__module__", "")).startswith("doc:")}
 
 
 _RESULTS: Dict[str, Tuple[int, str]] = {}  # identical commands on several pages run once
