@@ -41,13 +41,14 @@ VOT_SKIP_FRAMES = 5  # re-initialise this many frames after a failure
 
 @dataclass
 class TrackerSpec:
-    """What a worker needs to build the tracker: config file, weights, device, overrides."""
+    """What a worker needs to build the tracker: config file (``None``: the one ``snapshot`` stores),
+    weights, device, overrides, fast path (``None``: ``TRACK.FAST``, see :func:`pysot.tracker.build_tracker`)."""
 
-    config: str
+    config: Optional[str]
     snapshot: Optional[str] = None
     device: Optional[str] = None
     opts: List[str] = field(default_factory=list)
-    fast: bool = False  # run pysot.models.fast.optimize_for_inference on the model (exact in float32)
+    fast: Optional[bool] = None
 
 
 def default_tracker_name(config: str) -> str:
@@ -60,12 +61,12 @@ def build_tracker_from_spec(spec: TrackerSpec):
     (default: CUDA when ``cfg.CUDA`` is set and a GPU is present, else CPU)."""
     import torch
 
-    from pysot.config import load_cfg
+    from pysot.config import load_cfg, load_cfg_from_checkpoint
     from pysot.models import build_model
     from pysot.tracker import build_tracker
     from pysot.utils.model_load import load_pretrain
 
-    cfg = load_cfg(spec.config, spec.opts)
+    cfg = load_cfg(spec.config, spec.opts) if spec.config else load_cfg_from_checkpoint(spec.snapshot, spec.opts)
     device = spec.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"--device {device}: no CUDA GPU is available; use --device cpu")
@@ -75,11 +76,7 @@ def build_tracker_from_spec(spec: TrackerSpec):
             raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")
         load_pretrain(model, spec.snapshot)
     model = model.to(torch.device(device)).eval()
-    if spec.fast:
-        from pysot.models.fast import optimize_for_inference
-
-        model = optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE))
-    return build_tracker(cfg, model)
+    return build_tracker(cfg, model, fast=spec.fast)
 
 
 def init_box(region: np.ndarray) -> List[float]:

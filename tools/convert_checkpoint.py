@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input", required=True, help="original checkpoint (.model / .pth)")
     parser.add_argument("--output", required=True, help="converted checkpoint to write")
-    parser.add_argument("--config", default="", help="experiment YAML of the target model")
+    parser.add_argument("--config", "--cfg", dest="config", default="", help="experiment YAML of the target model")
     args = parser.parse_args(argv)
     try:
         source = read_state_dict(args.input)  # read once: it picks the config and is converted

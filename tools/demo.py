@@ -3,8 +3,9 @@
     python tools/demo.py --config experiments/siamrpn_alex_dwxcorr/config.yaml \\
         --snapshot model.pth --video clip.mp4 --init 100,80,40,60 --output out.mp4
 
-Without --config/--snapshot the embedded tiny model is used; without --video a
-synthetic clip (init box: its ground truth). Without a display the run is
+Without --config/--snapshot the embedded tiny model is used (--snapshot alone: the
+config stored in the checkpoint); without --video a synthetic clip (init box: its
+ground truth). The fast path is on for the CPU (--no-fast: off). Without a display the run is
 headless: give --init (or use the synthetic clip) and --output.
 """
 from __future__ import annotations
@@ -19,8 +20,12 @@ DEFAULT_SNAPSHOT = os.path.join(REPO, "pysot", "data", "siamrpn_alex_tiny.pth")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", help=f"experiment YAML (default: {os.path.relpath(DEFAULT_CONFIG, REPO)})")
+    add_config_arguments(p, required=False,
+                         config_help="experiment YAML (default: the one stored in --snapshot, else "
+                                     f"{os.path.relpath(DEFAULT_CONFIG, REPO)})")
     p.add_argument("--snapshot", help=f"model weights (default: {os.path.relpath(DEFAULT_SNAPSHOT, REPO)})")
     p.add_argument("--video", help="video file, image folder (or a sequence folder with color/ or img/), "
                                    "or camera index (0); default: a synthetic clip")
@@ -28,12 +33,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--output", help="write the annotated video here (.mp4, .avi, .mov or .mkv)")
     p.add_argument("--fps", type=float, help="frame rate of --output (default: the source video's, else 25)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
-    p.add_argument("--fast", action="store_true", help="inference fast path (BN folding, fused ops; docs/speed.md)")
+    add_fast_arguments(p)
+    add_threads_argument(p)
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--no-display", action="store_true", help="never open a window")
-    p.add_argument("opts", nargs="*", help="config overrides KEY VALUE ...")
     # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
-    return p.parse_intermixed_args(_attach_negative_init(sys.argv[1:] if argv is None else list(argv)))
+    return parse_tool_args(p, _attach_negative_init(sys.argv[1:] if argv is None else list(argv)))
 
 
 def _attach_negative_init(argv):
@@ -49,10 +54,11 @@ def _attach_negative_init(argv):
 
 
 def resolve_model(config, snapshot):
-    """(config, snapshot), falling back to the embedded tiny model; a clear error if that is missing."""
-    if snapshot and not config:
-        raise SystemExit("error: --snapshot needs --config (the YAML that describes the network)")
-    if config:
+    """(config, snapshot), falling back to the embedded tiny model; a clear error if that is missing.
+
+    ``config`` ``None`` with a ``snapshot``: the runner reads the config the checkpoint stores.
+    """
+    if config or snapshot:
         return config, snapshot
     missing = [p for p in (DEFAULT_CONFIG, DEFAULT_SNAPSHOT) if not os.path.isfile(p)]
     if missing:
@@ -71,14 +77,19 @@ def main(argv=None) -> int:
     logger = get_logger("pysot.demo")
 
     def run() -> int:
+        from pysot.utils.threads import configure_threads
+
+        threads = configure_threads(args.threads)  # before torch is imported: see pysot.utils.threads
         init_box = parse_box(args.init) if args.init else None
         config, snapshot = resolve_model(args.config, args.snapshot)
-        if not os.path.isfile(config):
+        if config and not os.path.isfile(config):
             raise FileNotFoundError(f"--config {config}: file not found")
         if args.output:
             check_output_path(args.output)
         if args.fps is not None and not 0 < args.fps <= 1000:
             raise ValueError(f"--fps {args.fps:g}: give a frame rate in (0, 1000]")
+        if snapshot and not os.path.isfile(snapshot):
+            raise FileNotFoundError(f"--snapshot {snapshot}: file not found")
         if args.config and not args.snapshot:
             logger.warning("no --snapshot: the network keeps its random initial weights")
         total, source_fps = None, None
@@ -97,7 +108,10 @@ def main(argv=None) -> int:
             logger.warning("no display and no --output: results are only counted (pass --output out.mp4)")
         tracker = build_tracker_from_spec(TrackerSpec(config, snapshot, args.device, list(args.opts or []),
                                                       fast=args.fast))
-        logger.info("%s on %s", type(tracker).__name__, tracker.device)
+        if not config:
+            logger.info("config: the one stored in %s", snapshot)
+        logger.info("%s on %s (%d CPU threads%s)", type(tracker).__name__, tracker.device, threads,
+                    ", fast path" if type(tracker.model).__name__ == "FastModel" else "")
         output_fps = args.fps or source_fps or 25.0
         result = track_video(tracker, frames, init_box, output=args.output, show=show, output_fps=output_fps,
                              max_frames=args.max_frames, total=total)

@@ -29,13 +29,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="processes, one tracker each")
     p.add_argument("--json", help="write per-tracker and per-video scores to this file")
     p.add_argument("--plot", action="store_true", help="write success/precision (per attribute) or EAO plots")
-    p.add_argument("--plot-dir", help="where plots go (default: <tracker-path>/plots)")
+    p.add_argument("--plot-dir", help="where plots go (default: plots/<dataset> beside --json, else in the current "
+                                      "folder; never inside --tracker-path, which may hold published results)")
     p.add_argument("--plot-format", choices=["png", "pdf"], default="png")
     p.add_argument("--overlap", choices=["raster", "geometric"], default="raster",
                    help="VOT overlap: raster = VOT toolkit pixel counting (default), geometric = exact areas")
     p.add_argument("--timing", action="store_true", help="print load and evaluation seconds per tracker")
     p.add_argument("--no-color", action="store_true", help="plain table")
     return p.parse_args(argv)
+
+
+def default_plot_dir(json_path, dataset: str) -> str:
+    """``plots/<dataset>`` in the folder of ``--json`` (or the current folder without it)."""
+    return os.path.join(os.path.dirname(json_path) if json_path else "", "plots", dataset)
 
 
 def main(argv=None) -> int:
@@ -73,7 +79,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.plot:
         from toolkit.visualization import plot_eao, plot_ope
 
-        out = args.plot_dir or os.path.join(args.tracker_path, "plots")
+        out = args.plot_dir or default_plot_dir(args.json, dataset.name)
         if dataset.protocol == "ope":
             paths = plot_ope(results, out, dataset.name, fmt=args.plot_format)
             for attr in dataset.attributes:

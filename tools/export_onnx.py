@@ -13,10 +13,12 @@ import argparse
 import os
 import sys
 
+from pysot.apps.cli import add_config_arguments, parse_tool_args
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, help="experiment YAML")
+    add_config_arguments(p)  # --config/--cfg, --opts KEY VALUE and trailing KEY VALUE
     p.add_argument("--snapshot", default="", help="model weights (.pth); without it the random init is exported")
     p.add_argument("--output", default="", help="output path prefix (default: onnx/<experiment name>)")
     p.add_argument("--batch", type=int, default=1, help="fixed batch size of both graphs (targets per call)")
@@ -28,8 +30,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fold-bn", action="store_true", help="export the fast path's BN-folded network")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime comparison")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative error accepted by the check")
-    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides KEY VALUE ...")
-    return p.parse_args(argv)
+    return parse_tool_args(p, argv)
 
 
 def main(argv=None) -> int:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from pysot.apps.cli import add_config_arguments, parse_tool_args
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
 from toolkit.datasets import canonical_name
@@ -26,7 +27,7 @@ logger = get_logger("hp_search")
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="tracker hyper-parameter search (test + eval per setting)")
-    p.add_argument("--config", required=True)
+    add_config_arguments(p)  # --config/--cfg; overrides (--opts or trailing KEY VALUE) apply to every setting
     p.add_argument("--snapshot", default="")
     p.add_argument("--dataset", required=True)
     p.add_argument("--dataset-root", required=True)
@@ -41,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=1, help="settings run in parallel processes")
     p.add_argument("--device", choices=["cpu", "cuda"])
     p.add_argument("--json", help="ranked summary as JSON (default: <results-dir>/<dataset>/<tracker>_hp_search.json)")
-    return p.parse_args(argv)
+    return parse_tool_args(p, argv)
 
 
 def main(argv=None) -> int:
@@ -58,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
     tracker = args.tracker_name or default_tracker_name(args.config)
     args.dataset = canonical_name(args.dataset)  # results/OTB100/..., as tools/test.py writes
     sizes = args.instance_size or [None]
-    cfg = load_cfg(args.config)
+    cfg = load_cfg(args.config, args.opts)
     check_searchable(cfg)
     track = cfg.TRACK  # an axis that is not searched keeps the experiment's value
     settings = (random_settings(args.random, args.seed, sizes) if args.random
                 else grid_settings(args.penalty_k or [track.PENALTY_K], args.window_influence or [track.WINDOW_INFLUENCE],
                                    args.lr or [track.LR], sizes))
     logger.info("%d settings on %s", len(settings), args.dataset)
-    spec = TrackerSpec(args.config, args.snapshot or None, args.device)
+    spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts))
     ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker, args.workers)
     print(format_table({s.name(tracker): summary for s, summary in ranked}, protocol, f"{args.dataset}: ranked settings",
                        color=stdout_color()))

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
+from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
 from toolkit.datasets import canonical_name
 from toolkit.runner import TrackerSpec, default_tracker_name, run_benchmark
 
 logger = get_logger("test")
-CONFIG_KEY = re.compile(r"^[A-Z][A-Z0-9_]*\.[A-Z0-9_.]+$")  # TRACK.LR, DATASET.SEARCH.SHIFT
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="track a benchmark and write its result files")
-    p.add_argument("--config", required=True, help="experiment YAML")
+    add_config_arguments(p)  # --config/--cfg, --opts KEY VALUE and trailing KEY VALUE
     p.add_argument("--snapshot", default="", help="model weights (.pth)")
     p.add_argument("--dataset", required=True, help="benchmark name, e.g. OTB100, VOT2018, LaSOT")
     p.add_argument("--dataset-root", required=True, help="folder holding <DATASET>.json or the native layout")
@@ -31,18 +30,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--video", nargs="+", help="only these videos")
     p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
-    p.add_argument("--fast", action="store_true", help="inference fast path (BN folding, fused ops; docs/speed.md)")
-    p.add_argument("opts", nargs="*", help="config overrides: KEY VALUE ...")
+    add_fast_arguments(p)
+    add_threads_argument(p)
     # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
-    args = p.parse_intermixed_args(argv)
     # "--video ball1 TRACK.LR 0.3": --video swallows what follows; from the first KEY on it is overrides.
-    first_key = next((i for i, v in enumerate(args.video or []) if CONFIG_KEY.match(v)), None)
-    if first_key is not None:
-        args.opts = list(args.opts or []) + args.video[first_key:]
-        args.video = args.video[:first_key]
-        if not args.video:
-            p.error("--video needs at least one video name")
-    return args
+    return parse_tool_args(p, argv, split_from=["video"])
 
 
 def main(argv=None) -> int:
@@ -53,6 +45,10 @@ def main(argv=None) -> int:
     out_dir = os.path.join(args.results_dir, canonical_name(args.dataset), name)
 
     def run() -> int:
+        if args.workers <= 1:  # worker processes take one thread each (toolkit.runner)
+            from pysot.utils.threads import configure_threads
+
+            configure_threads(args.threads)
         if not args.snapshot:
             logger.warning("no --snapshot: the network keeps its random initial weights")
         stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)

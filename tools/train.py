@@ -3,7 +3,7 @@
     python tools/train.py --cfg experiments/siamrpn_alex_tiny/config.yaml
     torchrun --nproc_per_node 2 tools/train.py --cfg ...        # DistributedDataParallel
     python tools/train.py --cfg ... --resume snapshot/latest.pth
-    python tools/train.py --cfg ... --opts TRAIN.EPOCH 2 TRAIN.BATCH_SIZE 8     (--opts last)
+    python tools/train.py --cfg ... --opts TRAIN.EPOCH 2 TRAIN.BATCH_SIZE 8     (or: --cfg ... TRAIN.EPOCH 2)
 
 Ctrl-C or SIGTERM stops after the current iteration and saves TRAIN.SNAPSHOT_DIR/latest.pth
 (exit code 130 / 143); --resume it to continue exactly. A mistake in the YAML, the data or a
@@ -16,6 +16,7 @@ import sys
 
 import torch
 
+from pysot.apps.cli import add_config_arguments, parse_tool_args
 from pysot.config import ConfigError, load_cfg
 from pysot.datasets.dataset import DatasetError
 from pysot.training.trainer import train
@@ -30,15 +31,14 @@ USER_ERRORS = (ConfigError, DatasetError, CheckpointError, CheckpointMismatchErr
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cfg", required=True, help="experiment YAML")
+    add_config_arguments(p)  # --cfg/--config, --opts KEY VALUE and trailing KEY VALUE
     p.add_argument("--resume", default="", help="checkpoint to continue from (overrides TRAIN.RESUME)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"],
                    help="default: cuda when CUDA is enabled in the config and available, else cpu")
     p.add_argument("--stop-after", type=int, default=None, metavar="N",
                    help="stop after N iterations in total, saving latest.pth (resume later)")
-    p.add_argument("--opts", nargs=argparse.REMAINDER, default=[], help="KEY VALUE config overrides")
     p.add_argument("--local_rank", type=int, default=0, help=argparse.SUPPRESS)  # old torch.distributed.launch
-    return p.parse_args(argv)
+    return parse_tool_args(p, argv)
 
 
 def _last_line(error: BaseException) -> str:
@@ -50,7 +50,7 @@ def _last_line(error: BaseException) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        cfg = load_cfg(args.cfg, args.opts)
+        cfg = load_cfg(args.config, args.opts)
         device = args.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
         if device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is available")

@@ -162,7 +162,7 @@ def benchmark_experiment(config: str, device: torch.device, warmup: int = 3, rou
     parity = compare_outputs(reference, fast_model.track(x))
 
     frames, gt = _clip(warmup + rounds + 1)
-    trackers = {"plain": build_tracker(cfg, plain_model), "fast": build_tracker(cfg, fast_model)}
+    trackers = {"plain": build_tracker(cfg, plain_model, fast=False), "fast": build_tracker(cfg, fast_model)}
     for tracker in trackers.values():
         tracker.init(frames[0], gt[0])
     times = interleaved_times({name: (lambda i, t=t: t.track(frames[1 + i])) for name, t in trackers.items()},

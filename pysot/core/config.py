@@ -178,6 +178,9 @@ def _defaults() -> Config:
     # Intersect reported boxes with the frame (the original PySOT only clipped the centre;
     # False reproduces its raw output at the image border).
     c.TRACK.CLIP_BOX_TO_IMAGE = True
+    # build_tracker tracks with the inference fast path (pysot.models.fast) where it is exact:
+    # a ModelBuilder on the CPU in float32. False tracks with the model as given.
+    c.TRACK.FAST = True
     # long-term
     c.TRACK.LOST_INSTANCE_SIZE = 831
     c.TRACK.CONFIDENCE_LOW = 0.85

@@ -169,9 +169,21 @@ def draw_result(frame: np.ndarray, result: dict, color=(0, 255, 0)) -> np.ndarra
     x, y, w, h = [int(round(v)) for v in result["bbox"]]
     cv2.rectangle(canvas, (x, y), (x + w, y + h), color, 2)
     if "best_score" in result:
-        cv2.putText(canvas, f"{result['best_score']:.3f}", (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+        text = f"{result['best_score']:.3f}"
+        cv2.putText(canvas, text, _label_origin(text, x, y, canvas.shape[1]), LABEL_FONT, LABEL_SCALE,
                     color, 1, cv2.LINE_AA)
     return canvas
+
+
+LABEL_FONT, LABEL_SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.45
+
+
+def _label_origin(text: str, x: int, y: int, frame_width: int) -> tuple:
+    """Bottom-left corner of the score text: above the box's top-left corner, moved left (and
+    down) just enough that the whole text stays inside the frame for a box at the right edge."""
+    (width, height), _ = cv2.getTextSize(text, LABEL_FONT, LABEL_SCALE, 1)
+    left = max(0, min(x, frame_width - width - 1))
+    return left, max(height + 2, y - 4)
 
 
 class _AtomicVideoWriter:

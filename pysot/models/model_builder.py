@@ -52,6 +52,8 @@ class ModelBuilder(nn.Module):
         super().__init__()
         if refine_head is not None and mask_head is None:
             raise ValueError("a refine head needs a mask head (REFINE.REFINE requires MASK.MASK)")
+        for role, head in (("rpn_head", rpn_head), ("mask_head", mask_head)):
+            _check_head_protocol(role, head)
         self.backbone = backbone
         if neck is not None:
             self.neck = neck
@@ -137,6 +139,17 @@ class ModelBuilder(nn.Module):
             return cls(backbone=backbone, rpn_head=rpn_head, neck=neck, mask_head=mask_head, refine_head=refine_head)
         except ValueError as e:
             raise ConfigError(f"{source or 'config'}: {e}") from None
+
+
+def _check_head_protocol(role: str, head: Optional[nn.Module]) -> None:
+    """Refuse at build time a head the trackers could not call (it would fail at ``tracker.init``)."""
+    if head is None:
+        return
+    missing = [m for m in ("prepare_template", "match") if not callable(getattr(head, m, None))]
+    if missing:
+        raise ValueError(f"{role} {type(head).__name__} lacks {' and '.join(missing)}: a head subclasses "
+                         "pysot.models.head.base.SiameseHead and implements prepare_template(z_f) (template-only "
+                         "work, cached) and match(template, x_f) -> (cls, loc); see docs/models.md")
 
 
 def _build(registry: Registry, node: CN, key: str, source: str, anchor_num: Optional[int] = None) -> nn.Module:

@@ -6,6 +6,8 @@ on ``H x W x 3`` uint8 BGR frames.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from pysot.core.registry import TRACKERS
@@ -21,12 +23,36 @@ __all__ = ["build_tracker", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker",
            "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker"]
 
 
-def build_tracker(cfg, model: torch.nn.Module) -> BaseTracker:
+def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> BaseTracker:
     """The tracker named by ``cfg.TRACK.TYPE``, its keyword arguments taken from ``cfg``.
 
     The model should already sit on its device; inputs follow it.
+
+    ``fast`` (default ``cfg.TRACK.FAST``, on): track with
+    :func:`~pysot.models.fast.optimize_for_inference`'s copy of ``model`` where that is
+    exact, i.e. a ``ModelBuilder`` on the CPU (float32; parity-tested). The copy is taken
+    now: later changes to ``model``'s weights are not seen (pass ``fast=False``).
+    ``fast=True`` also applies it on CUDA (TF32 / cuDNN may round differently).
     """
     cls = TRACKERS.get(cfg.TRACK.TYPE)
     where = f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE"
+    model = _inference_model(cfg, model, fast)
     kwargs = dict(cls.config_kwargs(cfg), model=model)
     return TRACKERS.build(cfg.TRACK.TYPE, kwargs, where=where)
+
+
+def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:
+    """``model`` or its fast-path copy, following :func:`build_tracker`'s ``fast`` rule."""
+    from pysot.models.fast import FastModel, optimize_for_inference
+    from pysot.models.model_builder import ModelBuilder
+    from pysot.utils.model_load import model_device
+
+    if fast is False or isinstance(model, FastModel) or not isinstance(model, ModelBuilder):
+        return model
+    device = model_device(model)
+    if fast is None:
+        if not bool(cfg.TRACK.get("FAST", True)) or device.type != "cpu":
+            return model
+        if any(p.dtype != torch.float32 for p in model.parameters()):
+            return model  # exactness is only established for float32
+    return optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE))

@@ -190,7 +190,8 @@ def test_compare_outputs():
 
 
 def test_runner_fast_switch_tracks_like_the_plain_model():
-    """tools/test.py --fast / demo.py --fast: TrackerSpec(fast=True) wraps the model, same results."""
+    """tools/test.py / demo.py: the fast path by default on the CPU (TrackerSpec(fast=None)), --no-fast
+    (fast=False) the plain model; same results."""
     import os
 
     from pysot.datasets.synthetic import render_clip
@@ -199,9 +200,9 @@ def test_runner_fast_switch_tracks_like_the_plain_model():
     config = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                           "experiments", "siamrpn_alex_tiny", "config.yaml")
     torch.manual_seed(0)
-    plain = build_tracker_from_spec(TrackerSpec(config, device="cpu"))
+    plain = build_tracker_from_spec(TrackerSpec(config, device="cpu", fast=False))
     torch.manual_seed(0)
-    fast = build_tracker_from_spec(TrackerSpec(config, device="cpu", fast=True))
+    fast = build_tracker_from_spec(TrackerSpec(config, device="cpu"))
     assert isinstance(fast.model, FastModel) and not isinstance(plain.model, FastModel)
     frames, gt = render_clip(num_frames=5, size=(160, 120), seed=0)
     plain.init(frames[0], gt[0])

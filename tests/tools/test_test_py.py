@@ -75,8 +75,9 @@ def test_ope_run_is_resumable_and_evaluates(tmp_path, capsys):
     entry = doc["trackers"]["siamrpn_alex_tiny"]
     assert set(entry["per_video"]) == {"Clip0", "Clip1"}
     assert 0 <= entry["summary"]["success_auc"] <= 1
-    plots = os.listdir(os.path.join(results, "OTB100", "plots"))
+    plots = os.listdir(str(tmp_path / "plots" / "OTB100"))  # beside --json, not among the results
     assert {"success.png", "precision.png", "success_synthetic.png"} <= set(plots)
+    assert not os.path.exists(os.path.join(results, "OTB100", "plots"))
     # the plots folder beside the trackers is not taken for a tracker on the next run
     assert eval_py.main(["--dataset", "OTB100", "--dataset-root", data, "--tracker-path",
                          os.path.join(results, "OTB100")]) == 0

@@ -99,7 +99,9 @@ def plot_eao(results: Dict[str, VOTResult], out_dir: str, dataset: str, interval
     ax.plot(range(1, len(ranked) + 1), [r.eao for _, r in ranked], "o")
     for i, (t, r) in enumerate(ranked, start=1):
         ax.annotate(t, (i, r.eao), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set(xlabel="Rank", ylabel="EAO", title=f"EAO ranking on {dataset}")
+    # Ranks are whole numbers: without explicit ticks a single tracker gets an axis 0.96, 0.98, ...
+    ax.set_xticks(range(1, len(ranked) + 1))
+    ax.set(xlabel="Rank", ylabel="EAO", title=f"EAO ranking on {dataset}", xlim=(0.5, len(ranked) + 0.5))
     ax.grid(True, linestyle=":")
     paths.append(_save(fig, os.path.join(out_dir, f"eao_rank.{fmt}")))
     plt.close(fig)

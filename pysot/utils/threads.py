@@ -1,0 +1,52 @@
+"""CPU thread defaults for the tracking tools that do not collapse on a shared machine.
+
+Why: torch's pip wheels run their CPU kernels on GNU OpenMP (libgomp). By
+default a libgomp thread that reaches the end of a parallel region *spins*
+(busy-waits) for its partners. Tracking one frame runs hundreds of small
+parallel regions (every convolution and element-wise op of a batch-1 crop).
+When other processes hold the cores, the partner thread is often descheduled
+for a whole scheduler time slice, and the spinning thread burns the very
+CPU share it would need: on a busy 2-core machine the demo ran at 1.8 fps
+(26-28 fps with one thread; issue #13), and at 1 fps beside two busy loops.
+
+The tools therefore make idle OpenMP threads sleep instead of spin
+(``OMP_WAIT_POLICY=PASSIVE``, unless the variable is set; libgomp reads it
+when torch is first imported, so :func:`configure_threads` must run before
+that) and keep one thread per usable core: on a busy machine the scheduler
+shares the cores per thread, so fewer threads only lower our share (measured:
+2 passive threads tracked 2-4x faster than 1 beside other work; docs/speed.md).
+``--threads N`` or ``OMP_NUM_THREADS`` choose the count. The library itself
+never changes these process-wide settings on import; notebooks can call
+:func:`configure_threads`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def configure_threads(threads: Optional[int] = None) -> int:
+    """Set the wait policy (if unset) and torch's intra-op threads; returns the thread count.
+
+    ``threads``: explicit count (``--threads``); ``None``: ``OMP_NUM_THREADS`` when set,
+    else :func:`usable_cores`.
+    """
+    if threads is not None and threads < 1:
+        raise ValueError(f"--threads {threads}: give at least 1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    if threads is None:
+        if os.environ.get("OMP_NUM_THREADS", "").strip():
+            return torch.get_num_threads()  # the user's choice, already applied by the runtime
+        threads = usable_cores()
+    torch.set_num_threads(threads)
+    return threads
