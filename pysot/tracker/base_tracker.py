@@ -150,9 +150,14 @@ class BaseTracker:
             self.center_pos, self.size = clip_state(self.center_pos, self.size, self.image_shape)
         return img
 
+    def _raw_box(self, center: np.ndarray, size: np.ndarray) -> list:
+        """``[cx - w/2, cy - h/2, w, h]``: PySOT's output form, never clipped to the image
+        (``state["raw_bbox"]``, what benchmark result files hold)."""
+        return [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+
     def _report_box(self, center: np.ndarray, size: np.ndarray) -> list:
-        """``[cx - w/2, cy - h/2, w, h]`` (PySOT's output form), optionally clipped to the image."""
-        box = [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+        """:meth:`_raw_box`, clipped to the image when ``clip_box_to_image`` (``state["bbox"]``)."""
+        box = self._raw_box(center, size)
         if self.clip_box_to_image:
             box = clip_box_xywh(box, self.image_shape)
         return box

@@ -111,7 +111,8 @@ def test_parallel_workers_and_hp_search(tmp_path):
     test_py, hp = load_tool("test"), load_tool("hp_search")
     assert test_py.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data,
                          "--results-dir", results, "--device", "cpu", "--workers", "2"]) == 0
-    assert sorted(os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny"))) == ["Clip0.txt", "Clip1.txt"]
+    assert sorted(os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny"))) == ["Clip0.txt", "Clip1.txt",
+                                                                                         "run.json"]
 
     summary = str(tmp_path / "hp.json")
     assert hp.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data, "--results-dir", results,
@@ -219,7 +220,7 @@ def test_test_py_flags_after_overrides_and_names_in_any_case(tmp_path, log_messa
     test_py = load_tool("test")
     assert test_py.main(["--config", TINY_CONFIG, "TRACK.LR", "0.3", "--dataset", "otb100", "--dataset-root", data,
                          "--results-dir", results, "--device", "cpu", "--video", "clip1"]) == 0
-    assert os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny")) == ["Clip1.txt"]
+    assert sorted(os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny"))) == ["Clip1.txt", "run.json"]
     assert any("no --snapshot: the network keeps its random initial weights" in m for m in log_messages)
     # --video takes the names up to the first KEY; the rest are overrides (here a bad one: an error).
     args = test_py.parse_args(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data, "TRACK.LR", "0.3",
