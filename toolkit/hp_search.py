@@ -38,6 +38,11 @@ class Setting:
     lr: float
     instance_size: Optional[int] = None
 
+    def __post_init__(self) -> None:
+        # 0 would be run as the config's size but named and recorded as no size at all
+        if self.instance_size is not None and self.instance_size < 1:
+            raise ValueError(f"instance size {self.instance_size}: give a search crop side >= 1")
+
     def name(self, tracker: str) -> str:
         base = f"{tracker}_pk-{self.penalty_k:.3f}_wi-{self.window_influence:.3f}_lr-{self.lr:.3f}"
         return base + (f"_is-{self.instance_size}" if self.instance_size else "")
@@ -73,6 +78,8 @@ def grid_settings(penalty_k: Sequence[float], window_influence: Sequence[float],
 def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
     """``num`` settings drawn uniformly from :data:`RANDOM_RANGES` (rounded to 3 decimals,
     so names stay short and a re-run with the same seed finds its folders)."""
+    if num < 0:
+        raise ValueError(f"random_settings: num {num} < 0")
     rng = np.random.default_rng(seed)
     sizes = list(instance_size or (None,))
     out = []
