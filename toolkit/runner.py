@@ -106,11 +106,23 @@ def build_tracker_from_spec(spec: TrackerSpec):
     return build_tracker(cfg, model)
 
 
-def init_box(region: np.ndarray) -> List[float]:
-    """``x, y, w, h`` to initialise from a ground-truth row (box, or VOT polygon -> axis-aligned box)."""
+def init_box(region: np.ndarray, protocol: str = "ope") -> List[float]:
+    """``x, y, w, h`` to initialise from a ground-truth row, exactly as PySOT's test.py computes it.
+
+    A polygon (8 values) becomes the axis-aligned box of equal area
+    (:func:`polygon_to_xywh_axis_aligned`), ``[cx - (w-1)/2, cy - (h-1)/2, w, h]``.
+    A 4-value box on a one-pass benchmark goes through PySOT's ``get_axis_aligned_bbox``,
+    whose centre is ``x + w/2``, and back with ``(w-1)/2``: the init box (and the first
+    result line) is ``[x + 0.5, y + 0.5, w, h]``. VOT's test.py first turns a 4-value box
+    into the polygon of its corners ``x .. x+w-1``, which gives back ``[x, y, w, h]``.
+    """
     region = np.asarray(region, dtype=np.float64)
     if region.size == 4:
-        return [float(v) for v in region]
+        x, y, w, h = (float(v) for v in region)
+        if protocol == "vot":
+            return [x, y, w, h]
+        cx, cy = x + w / 2, y + h / 2
+        return [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h]
     cx, cy, w, h = polygon_to_xywh_axis_aligned(region)
     return [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h]
 
@@ -145,7 +157,7 @@ def is_done(results_dir: str, protocol: str, video: str) -> bool:
     return all(os.path.isfile(p) and os.path.getsize(p) > 0 for k, p in paths.items() if k != "time")
 
 
-def track_one_pass(tracker, video: Video) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def track_one_pass(tracker, video: Video, protocol: str = "ope") -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``[N, 4]`` unclipped boxes (row 0 = init box), ``[N]`` scores (NaN on frame 0),
     ``[N]`` seconds spent in ``init``/``track`` per frame."""
     n = video.num_frames
@@ -156,7 +168,7 @@ def track_one_pass(tracker, video: Video) -> Tuple[np.ndarray, np.ndarray, np.nd
         img = video.read_frame(i)
         t = time.perf_counter()
         if i == 0:
-            box = init_box(video.init_region)
+            box = init_box(video.init_region, protocol)
             tracker.init(img, box)
             boxes[0] = box
         else:
@@ -186,7 +198,7 @@ def track_vot(tracker, video: Video, skip: int = VOT_SKIP_FRAMES) -> Tuple[List[
         img = video.read_frame(i)
         t = time.perf_counter()
         if i == next_init:
-            tracker.init(img, init_box(video.gt[i]))
+            tracker.init(img, init_box(video.gt[i], "vot"))
             rows.append([VOT_INIT])
             spent += time.perf_counter() - t
             continue
@@ -227,7 +239,7 @@ def run_video(tracker, video: Video, protocol: str, results_dir: str) -> Dict[st
         write_rows(paths["boxes"], rows)  # the original writes VOT regions with "%.4f", as write_rows does
         tracked = sum(1 for r in rows if r != [VOT_SKIP])
     else:
-        boxes, scores, times = track_one_pass(tracker, video)
+        boxes, scores, times = track_one_pass(tracker, video, protocol)
         spent = float(times.sum())
         if "time" in paths:
             atomic_write_text(paths["time"], "".join(f"{t:.6f}\n" for t in times))

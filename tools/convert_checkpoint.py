@@ -59,7 +59,8 @@ def main(argv=None) -> int:
 def check_output_file(path: str) -> None:
     """Raise ``OSError`` when ``path`` cannot become a file: a folder, or under a file."""
     if os.path.isdir(path):
-        raise IsADirectoryError(f"--output {path} is a folder: give a file name, e.g. {os.path.join(path, 'model.pth')}")
+        example = os.path.join(path, "model.pth")
+        raise IsADirectoryError(f"--output {path} is a folder: give a file name, e.g. {example}")
     parent = os.path.dirname(os.path.abspath(path))
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)

@@ -60,8 +60,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     for size in args.instance_size or []:
         if size < 1:
             raise ValueError(f"--instance-size {size}: give a search crop side in pixels >= 1")
-    ranges = {"--penalty-k": (args.penalty_k, 0.0, float("inf")), "--window-influence": (args.window_influence, 0.0, 1.0),
-              "--lr": (args.lr, 0.0, 1.0)}
+    ranges = {"--penalty-k": (args.penalty_k, 0.0, float("inf")),
+              "--window-influence": (args.window_influence, 0.0, 1.0), "--lr": (args.lr, 0.0, 1.0)}
     for flag, (values, low, high) in ranges.items():
         for v in values or []:
             if not low <= v <= high:  # also refuses NaN

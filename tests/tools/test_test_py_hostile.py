@@ -259,15 +259,34 @@ def test_workers_die_with_the_parent(tmp_path, how):
 
 # ---------------------------------------------------------------------- issue #10 item 6: PySOT's result files
 def test_result_files_hold_the_unclipped_box_when_the_target_crosses_the_border(tmp_path):
+    from toolkit.runner import TrackerSpec, build_tracker_from_spec
+
+    # The synthetic clip cut at the object's centre: the target is half out of the image on the left.
+    clip, gt = render_clip(num_frames=4, size=(200, 160), seed=2)
+    cut = int(gt[0][0] + gt[0][2] / 2)
+    frames = [np.ascontiguousarray(f[:, cut:]) for f in clip]
+    init = [float(gt[0][0] - cut), float(gt[0][1]), float(gt[0][2]), float(gt[0][3])]
     data, results = str(tmp_path / "data"), str(tmp_path / "results")
-    make_otb(data, num_frames=3, init=[-12.0, 30.0, 40.0, 30.0])  # a target half out of the image on the left
-    assert load_tool("test").main(base_args(data, results)) == 0
+    os.makedirs(os.path.join(data, "v0", "img"))
+    for i, frame in enumerate(frames):
+        cv2.imwrite(os.path.join(data, "v0", "img", f"{i + 1:04d}.png"), frame)  # lossless
+    meta = {"Clip0": {"video_dir": "v0", "init_rect": init, "gt_rect": [init] * len(frames), "attr": [],
+                      "img_names": [f"v0/img/{i + 1:04d}.png" for i in range(len(frames))]}}
+    with open(os.path.join(data, "OTB100.json"), "w") as f:
+        json.dump(meta, f)
+    assert load_tool("test").main(base_args(data, results, "--snapshot", TINY_WEIGHTS)) == 0
     lines = open(os.path.join(results, "OTB100", "tiny", "Clip0.txt")).read().splitlines()
-    assert lines[0] == "-12.0,30.0,40.0,30.0"  # str() of each value, as PySOT's test.py writes
-    boxes = np.array([[float(v) for v in line.split(",")] for line in lines])
-    # The state keeps its centre inside the image but the reported box is not intersected
-    # with it: PySOT's raw box starts left of the image. A clipped box would start at 0.
-    assert (boxes[1:, 0] < 0).all() and (boxes[1:, 2] > 10).all()
+    assert lines[0] == ",".join(str(v) for v in [init[0] + 0.5, init[1] + 0.5, init[2], init[3]])
+
+    # The same tracker in this process: the file holds its raw boxes, not the clipped ones it displays.
+    tracker = build_tracker_from_spec(TrackerSpec(TINY_CONFIG, TINY_WEIGHTS, "cpu"))
+    assert tracker.clip_box_to_image  # the default: bbox is clipped for display
+    tracker.init(frames[0], [init[0] + 0.5, init[1] + 0.5, init[2], init[3]])
+    outputs = [tracker.track(frame) for frame in frames[1:]]
+    written = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    np.testing.assert_allclose(written, [o["raw_bbox"] for o in outputs], rtol=0, atol=1e-9)
+    assert (written[:, 0] < 0).all()  # the target still crosses the border ...
+    assert all(o["bbox"][0] == 0 for o in outputs)  # ... where the displayed box is cut at the image
 
 
 class FakeTracker:
@@ -298,7 +317,7 @@ def test_result_layouts_match_pysot_for_got10k_and_vot_lt(tmp_path):
     run_video(FakeTracker(), FakeVideo(), "got10k", str(tmp_path / "got"))
     folder = tmp_path / "got" / "seq"
     assert sorted(os.listdir(folder)) == ["seq_001.txt", "seq_time.txt"]
-    assert (folder / "seq_001.txt").read_text() == "1.0,2.0,3.0,4.0\n-3.25,1.0,8.25,6.0\n-3.25,1.0,8.25,6.0\n"
+    assert (folder / "seq_001.txt").read_text() == "1.5,2.5,3.0,4.0\n-3.25,1.0,8.25,6.0\n-3.25,1.0,8.25,6.0\n"
     assert len((folder / "seq_time.txt").read_text().splitlines()) == 3
 
     run_video(FakeTracker(), FakeVideo(), "vot_lt", str(tmp_path / "lt"))
@@ -309,3 +328,15 @@ def test_result_layouts_match_pysot_for_got10k_and_vot_lt(tmp_path):
     # and the toolkit reads them back
     np.testing.assert_allclose(read_confidences(str(folder / "seq_001_confidence.value"))[1:], [0.6, 0.7])
     assert read_boxes(str(tmp_path / "got" / "seq" / "seq_001.txt")).shape == (3, 4)
+
+
+def test_init_box_is_pysots():
+    """PySOT's test.py: get_axis_aligned_bbox (centre x + w/2) then [cx - (w-1)/2, cy - (h-1)/2, w, h]."""
+    from toolkit.runner import init_box
+
+    assert init_box([10, 20, 30, 40], "ope") == [10.5, 20.5, 30.0, 40.0]
+    assert init_box([10, 20, 30, 40], "got10k") == [10.5, 20.5, 30.0, 40.0]
+    # VOT: the 4-value box first becomes the polygon of its corners x .. x+w-1, which maps back unchanged
+    assert init_box([10, 20, 30, 40], "vot") == [10.0, 20.0, 30.0, 40.0]
+    polygon = [10, 20, 10, 59, 39, 59, 39, 20]  # the corners VOT's test.py builds from 10,20,30,40
+    np.testing.assert_allclose(init_box(polygon, "ope"), [10, 20, 30, 40])
