@@ -297,8 +297,10 @@ def _describe_difference(old: Dict[str, object], new: Dict[str, object]) -> str:
 def _previous_run(results_dir: str, dataset: Dataset) -> Tuple[Optional[Dict[str, object]], List[str]]:
     """The folder's run record (``{}`` when unreadable, ``None`` when absent) and the result
     files of ``dataset``'s videos it holds."""
+    # <video>.txt too: the one-pass layout, which eval.py prefers, left by an older GOT-10k run
     files = [p for n in dataset.videos if _is_plain_name(n)
-             for p in result_paths(results_dir, dataset.protocol, n).values() if os.path.isfile(p)]
+             for p in dict.fromkeys([*result_paths(results_dir, dataset.protocol, n).values(),
+                                     os.path.join(results_dir, f"{n}.txt")]) if os.path.isfile(p)]
     path = os.path.join(results_dir, RUN_RECORD)
     if not os.path.isfile(path):
         return None, files
