@@ -69,6 +69,8 @@ def main(argv=None) -> int:
         check_path_component(canonical_name(args.dataset), "--dataset")
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: give at least 1")
+        if os.path.exists(args.results_dir) and not os.path.isdir(args.results_dir):
+            raise NotADirectoryError(f"--results-dir {args.results_dir}: exists and is not a folder")
         if not args.snapshot:
             logger.warning("no --snapshot: the network keeps its random initial weights")
         try:

@@ -155,6 +155,9 @@ def test_workers_must_be_positive(tmp_path, log_messages):
         assert load_tool("test").main(base_args(data, results, "--workers", bad)) == 2
         assert log_messages[-1] == f"--workers {bad}: give at least 1"
     assert not os.path.exists(results)
+    open(results, "w").close()
+    assert load_tool("test").main(base_args(data, results)) == 2
+    assert log_messages[-1] == f"--results-dir {results}: exists and is not a folder"
 
 
 # ---------------------------------------------------------------------- item 7: dead workers, dead parent
