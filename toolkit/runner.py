@@ -480,8 +480,7 @@ def run_in_workers(spec: TrackerSpec, dataset_name: str, dataset_root: str, resu
                     w.conn.send(w.video)
         for name in pending:
             failures[name] = "not tracked: no worker left"
-    finally:
-        for w in pool:
+        for w in pool:  # all work is done: idle workers exit on None
             try:
                 w.conn.send(None)
             except OSError:
@@ -489,9 +488,13 @@ def run_in_workers(spec: TrackerSpec, dataset_name: str, dataset_root: str, resu
         deadline = time.monotonic() + 5
         for w in pool:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        # Interrupted (Ctrl-C, SIGTERM, an error): a video in flight would be lost anyway
+        # (results are written whole), so the workers are killed at once, not awaited.
+        for w in pool:
             if w.process.is_alive():
                 w.process.kill()
-                w.process.join()
+            w.process.join()
     return failures
 
 
