@@ -21,7 +21,7 @@ from toolkit.cli import ignore_sigint_in_worker
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
 from toolkit.report import COLUMNS, columns_for, rank_key
-from toolkit.runner import TrackerSpec, run_benchmark
+from toolkit.runner import TrackerSpec, die_with_parent, run_benchmark
 
 logger = get_logger("toolkit.hp_search")
 
@@ -89,9 +89,10 @@ def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[in
     return out
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
     import torch
 
+    die_with_parent(parent_pid)  # a killed search leaves no settings running
     ignore_sigint_in_worker()
     torch.set_num_threads(1)  # one setting per core; a single in-process run keeps every thread
     get_logger().setLevel(logging.WARNING)  # info lines would print through the parent's progress bar
@@ -126,7 +127,8 @@ def search(
             outputs = map(_run_setting, jobs)
             pool = None
         else:
-            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_worker_init)
+            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_worker_init,
+                                               initargs=(os.getpid(),))
             outputs = pool.imap_unordered(_run_setting, jobs)
         try:
             for setting, summary in outputs:

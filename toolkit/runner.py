@@ -352,7 +352,7 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_CHECK_SECONDS = 1.0
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
     """Make this worker end when the parent does, however the parent ends (SIGKILL included).
 
     Linux: the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``).
@@ -383,7 +383,7 @@ def _worker_main(conn, spec: TrackerSpec, dataset_name: str, dataset_root: str, 
     """
     import torch
 
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     ignore_sigint_in_worker()
     torch.set_num_threads(1)  # one process per core; intra-op threads would only contend
     # The parent logs each finished video above its progress bar; a worker's own info lines
