@@ -179,10 +179,19 @@ def track_one_pass(tracker, video: Video, protocol: str = "ope") -> Tuple[np.nda
     return boxes, scores, times
 
 
+_WARNED_NO_RAW_BOX: List[bool] = []
+
+
 def reported_box(out: Dict[str, object]) -> List[float]:
     """The box a result file holds: the unclipped ``raw_bbox`` (what the original PySOT
-    writes; the benchmarks' protocols score it), ``bbox`` for a tracker without one."""
-    return list(out.get("raw_bbox", out["bbox"]))  # type: ignore[arg-type]
+    writes; the benchmarks' protocols score it), ``bbox`` for a tracker without one (said once)."""
+    if "raw_bbox" in out:
+        return list(out["raw_bbox"])  # type: ignore[arg-type]
+    if not _WARNED_NO_RAW_BOX:
+        _WARNED_NO_RAW_BOX.append(True)
+        logger.warning("the tracker reports no raw_bbox; its bbox (clipped to the image when "
+                       "TRACK.CLIP_BOX_TO_IMAGE) goes to the result files")
+    return list(out["bbox"])  # type: ignore[arg-type]
 
 
 def track_vot(tracker, video: Video, skip: int = VOT_SKIP_FRAMES) -> Tuple[List[List[float]], float]:

@@ -343,3 +343,16 @@ def test_init_box_is_pysots():
     assert init_box([10, 20, 30, 40], "vot") == [10.0, 20.0, 30.0, 40.0]
     polygon = [10, 20, 10, 59, 39, 59, 39, 20]  # the corners VOT's test.py builds from 10,20,30,40
     np.testing.assert_allclose(init_box(polygon, "ope"), [10, 20, 30, 40])
+
+
+def test_a_tracker_without_raw_bbox_is_said(tmp_path, monkeypatch, log_messages):
+    import toolkit.runner as runner
+
+    class OldTracker(FakeTracker):
+        def track(self, img):
+            return {"bbox": [0.0, 1.0, 5.0, 6.0], "best_score": 0.5}
+
+    monkeypatch.setattr(runner, "_WARNED_NO_RAW_BOX", [])
+    runner.run_video(OldTracker(), FakeVideo(), "ope", str(tmp_path))
+    assert (tmp_path / "seq.txt").read_text().splitlines()[1] == "0.0,1.0,5.0,6.0"
+    assert sum("reports no raw_bbox" in m for m in log_messages) == 1
