@@ -19,7 +19,6 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
 
 from training_dataset.crop import FrameAnno, LabelMask, PolygonMask, VideoAnno
 
