@@ -19,7 +19,6 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-
 from training_dataset.crop import FrameAnno, LabelMask, PolygonMask, VideoAnno
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
