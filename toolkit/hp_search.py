@@ -21,7 +21,7 @@ from toolkit.cli import ignore_sigint_in_worker
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
 from toolkit.report import COLUMNS, columns_for, rank_key
-from toolkit.runner import TrackerSpec, run_benchmark
+from toolkit.runner import TrackerSpec, die_with_parent, run_benchmark
 
 logger = get_logger("toolkit.hp_search")
 
@@ -37,6 +37,11 @@ class Setting:
     window_influence: float
     lr: float
     instance_size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        # 0 would be run as the config's size but named and recorded as no size at all
+        if self.instance_size is not None and self.instance_size < 1:
+            raise ValueError(f"instance size {self.instance_size}: give a search crop side >= 1")
 
     def name(self, tracker: str) -> str:
         base = f"{tracker}_pk-{self.penalty_k:.3f}_wi-{self.window_influence:.3f}_lr-{self.lr:.3f}"
@@ -73,6 +78,8 @@ def grid_settings(penalty_k: Sequence[float], window_influence: Sequence[float],
 def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
     """``num`` settings drawn uniformly from :data:`RANDOM_RANGES` (rounded to 3 decimals,
     so names stay short and a re-run with the same seed finds its folders)."""
+    if num < 0:
+        raise ValueError(f"random_settings: num {num} < 0")
     rng = np.random.default_rng(seed)
     sizes = list(instance_size or (None,))
     out = []
@@ -82,9 +89,10 @@ def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[in
     return out
 
 
-def _worker_init() -> None:
+def _worker_init(parent_pid: int) -> None:
     import torch
 
+    die_with_parent(parent_pid)  # a killed search leaves no settings running
     ignore_sigint_in_worker()
     torch.set_num_threads(1)  # one setting per core; a single in-process run keeps every thread
     get_logger().setLevel(logging.WARNING)  # info lines would print through the parent's progress bar
@@ -119,7 +127,8 @@ def search(
             outputs = map(_run_setting, jobs)
             pool = None
         else:
-            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_worker_init)
+            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_worker_init,
+                                               initargs=(os.getpid(),))
             outputs = pool.imap_unordered(_run_setting, jobs)
         try:
             for setting, summary in outputs:

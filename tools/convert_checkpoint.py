@@ -16,10 +16,11 @@ from typing import Mapping
 
 import torch
 
-from pysot.config import ConfigError, load_cfg
+from pysot.config import load_cfg
 from pysot.utils.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import read_state_dict
+from toolkit.cli import run_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 logger = get_logger("pysot.convert_checkpoint")
@@ -40,16 +41,31 @@ def main(argv=None) -> int:
     parser.add_argument("--output", required=True, help="converted checkpoint to write")
     parser.add_argument("--config", "--cfg", dest="config", default="", help="experiment YAML of the target model")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
+        check_output_file(args.output)
         source = read_state_dict(args.input)  # read once: it picks the config and is converted
         config = args.config or default_config(source, args.input)
         cfg = load_cfg(config)
         state_dict = convert_checkpoint(source, args.output, cfg, name=args.input)
-    except (FileNotFoundError, ConfigError, KeyError, ValueError) as e:
-        logger.error("%s", e)
-        return 1
-    logger.info("wrote %s (%d tensors, config %s)", args.output, len(state_dict), config)
-    return 0
+        logger.info("wrote %s (%d tensors, config %s)", args.output, len(state_dict), config)
+        return 0
+
+    # A bad input, config or output is the user's to fix: one line, exit 2 (the file is written
+    # atomically, so nothing is left behind).
+    return run_main(run, logger)
+
+
+def check_output_file(path: str) -> None:
+    """Raise ``OSError`` when ``path`` cannot become a file: a folder, or under a file."""
+    if os.path.isdir(path):
+        example = os.path.join(path, "model.pth")
+        raise IsADirectoryError(f"--output {path} is a folder: give a file name, e.g. {example}")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise PermissionError(f"--output {path}: cannot write under {parent}")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ def main(argv=None) -> int:
         if config and not os.path.isfile(config):
             raise FileNotFoundError(f"--config {config}: file not found")
         if args.output:
-            check_output_path(args.output)
+            check_output_path(args.output, args.video)
+        if args.max_frames is not None and args.max_frames < 1:
+            raise ValueError(f"--max-frames {args.max_frames}: give at least 1")
         if args.fps is not None and not 0 < args.fps <= 1000:
             raise ValueError(f"--fps {args.fps:g}: give a frame rate in (0, 1000]")
         if snapshot and not os.path.isfile(snapshot):

@@ -35,37 +35,80 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pysot.config import ConfigError, load_cfg
+    from pysot.utils.log import get_logger
+    from toolkit.cli import run_main
+
+    logger = get_logger("export_onnx")
+    # A bad config, snapshot, size or output is the user's to fix: one line, exit 2.
+    return run_main(lambda: export(args, logger), logger)
+
+
+def check_arguments(args: argparse.Namespace, cfg) -> None:
+    """Raise ``ValueError`` naming the argument, before anything is built or written."""
+    if args.batch < 1:
+        raise ValueError(f"--batch {args.batch}: give at least 1")
+    template = int(cfg.TRACK.EXEMPLAR_SIZE)
+    if args.search_size and args.search_size < template:
+        # the track graph correlates the template features over the search features
+        raise ValueError(f"--search-size {args.search_size}: must be at least the template side {template} "
+                         "(TRACK.EXEMPLAR_SIZE)")
+    if not 7 <= args.opset <= 20:
+        raise ValueError(f"--opset {args.opset}: give an ONNX opset in 7..20")
+    if not args.tolerance > 0:
+        raise ValueError(f"--tolerance {args.tolerance:g}: give a positive number")
+
+
+def check_output_folder(prefix: str) -> str:
+    """The folder the files go to, created; ``OSError`` naming ``--output`` when it cannot be."""
+    folder = os.path.dirname(os.path.abspath(prefix))
+    if os.path.isdir(os.path.abspath(prefix)):
+        raise IsADirectoryError(f"--output {prefix} is a folder; give a path prefix, e.g. "
+                                f"{os.path.join(prefix, 'model')}")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"--output {prefix}: cannot create the folder {folder} ({e.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"--output {prefix}: the folder {folder} is not writable")
+    return folder
+
+
+def export(args: argparse.Namespace, logger) -> int:
+    import shutil
+    import tempfile
+
+    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.models.export import export_onnx, verify_onnx
     from pysot.models.fast import optimize_for_inference
-    from pysot.utils.log import get_logger
     from pysot.utils.model_load import load_pretrain
 
-    logger = get_logger("export_onnx")
-    try:
-        cfg = load_cfg(args.config, list(args.opts or []))
-    except (ConfigError, FileNotFoundError) as e:
-        logger.error(str(e))
-        return 2
+    cfg = load_cfg(args.config, list(args.opts or []))
+    check_arguments(args, cfg)
+    prefix = args.output or os.path.join("onnx", os.path.basename(os.path.dirname(os.path.abspath(args.config))))
     model = build_model(cfg).eval()
     if args.snapshot:
         if not os.path.isfile(args.snapshot):
-            logger.error("--snapshot %s: file not found", args.snapshot)
-            return 2
+            raise FileNotFoundError(f"--snapshot {args.snapshot}: file not found")
         load_pretrain(model, args.snapshot)
     else:
         logger.warning("no --snapshot: exporting the network's random initial weights")
+    folder = check_output_folder(prefix)
     search_size = args.search_size or int(cfg.TRACK.INSTANCE_SIZE)
     if args.fold_bn:
         model = optimize_for_inference(model, "cpu", search_size=search_size)
-    prefix = args.output or os.path.join("onnx", os.path.basename(os.path.dirname(os.path.abspath(args.config))))
+    # Export into a temporary folder beside the output and move the files in only when all
+    # three are written: a failure leaves no half set of graphs.
+    staging = tempfile.mkdtemp(prefix=".export_onnx.", dir=folder)
     try:
-        exported = export_onnx(model, prefix, search_size=search_size, batch=args.batch, opset=args.opset,
-                               dynamic_search=not args.static_search)
-    except ValueError as e:
-        logger.error(str(e))
-        return 2
+        staged = export_onnx(model, os.path.join(staging, os.path.basename(prefix)), search_size=search_size,
+                             batch=args.batch, opset=args.opset, dynamic_search=not args.static_search)
+        exported = dict(staged)
+        for key in ("template", "track", "meta"):
+            exported[key] = os.path.join(folder, os.path.basename(staged[key]))
+            os.replace(staged[key], exported[key])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     print(f"wrote {exported['template']}, {exported['track']}, {exported['meta']}")
     if args.no_verify:
         return 0

@@ -14,6 +14,7 @@ import os
 import sys
 
 from pysot.apps.cli import add_config_arguments, parse_tool_args
+from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
 from toolkit.datasets import canonical_name
@@ -51,12 +52,31 @@ def main(argv=None) -> int:
                                                "again to resume")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Raise ``ValueError`` (one line naming the argument) for a count or value out of range."""
+    if args.random < 0:
+        raise ValueError(f"--random {args.random}: give a number of settings >= 1 (0 or absent: the grid)")
+    if args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: give at least 1")
+    for size in args.instance_size or []:
+        if size < 1:
+            raise ValueError(f"--instance-size {size}: give a search crop side in pixels >= 1")
+    ranges = {"--penalty-k": (args.penalty_k, 0.0, float("inf")),
+              "--window-influence": (args.window_influence, 0.0, 1.0), "--lr": (args.lr, 0.0, 1.0)}
+    for flag, (values, low, high) in ranges.items():
+        for v in values or []:
+            if not low <= v <= high:  # also refuses NaN
+                raise ValueError(f"{flag} {v:g}: give a value in [{low:g}, {high:g}]")
+
+
 def run(args: argparse.Namespace) -> int:
     from pysot.config import load_cfg
 
     if not args.snapshot:
         logger.warning("no --snapshot: the network keeps its random initial weights")
+    check_arguments(args)
     tracker = args.tracker_name or default_tracker_name(args.config)
+    check_path_component(tracker, "--tracker-name")
     args.dataset = canonical_name(args.dataset)  # results/OTB100/..., as tools/test.py writes
     sizes = args.instance_size or [None]
     cfg = load_cfg(args.config, args.opts)

@@ -3,18 +3,27 @@
 
     python tools/test.py --config experiments/siamrpn_r50_l234_dwxcorr/config.yaml \
         --snapshot model.pth --dataset VOT2018 --dataset-root data/VOT2018 [--workers 4]
+
+Result files hold the unclipped boxes, formatted as the original PySOT's test.py
+writes them. <tracker>/run.json records the config, overrides and snapshot digest;
+a different run into the same folder is refused (--overwrite replaces its results).
+Exit codes: 0 done, 1 some videos failed (named; the rest are kept), 2 usage error,
+130 interrupted, 143 terminated (SIGTERM).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
+from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
 from toolkit.datasets import canonical_name
-from toolkit.runner import TrackerSpec, default_tracker_name, run_benchmark
+from toolkit.runner import BenchmarkError, TrackerSpec, default_tracker_name, run_benchmark
 
 logger = get_logger("test")
 
@@ -28,7 +37,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--results-dir", default="results", help="results root; files go to <root>/<dataset>/<tracker>/")
     p.add_argument("--tracker-name", default="", help="result folder name (default: the config's folder name)")
     p.add_argument("--video", nargs="+", help="only these videos")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each (>= 1)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results in the tracker folder, even those another run (config, overrides, "
+                        "snapshot) produced; default: resume, and refuse a folder of another run")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     add_fast_arguments(p)
     add_threads_argument(p)
@@ -45,13 +57,24 @@ def main(argv=None) -> int:
     out_dir = os.path.join(args.results_dir, canonical_name(args.dataset), name)
 
     def run() -> int:
+        check_path_component(name, "--tracker-name")
+        check_path_component(canonical_name(args.dataset), "--dataset")
+        if args.workers < 1:
+            raise ValueError(f"--workers {args.workers}: give at least 1")
+        if os.path.exists(args.results_dir) and not os.path.isdir(args.results_dir):
+            raise NotADirectoryError(f"--results-dir {args.results_dir}: exists and is not a folder")
         if args.workers <= 1:  # worker processes take one thread each (toolkit.runner)
             from pysot.utils.threads import configure_threads
 
             configure_threads(args.threads)
         if not args.snapshot:
             logger.warning("no --snapshot: the network keeps its random initial weights")
-        stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video)
+        try:
+            stats = run_benchmark(spec, args.dataset, args.dataset_root, out_dir, args.workers, args.video,
+                                  overwrite=args.overwrite)
+        except BenchmarkError as e:
+            logger.error("%s", e)
+            return 1
         if stats:
             tracked = sum(s["tracked"] for s in stats.values())
             seconds = sum(s["seconds"] for s in stats.values())
@@ -59,8 +82,20 @@ def main(argv=None) -> int:
                         tracked / seconds if seconds else float("nan"), out_dir)
         return 0
 
-    return run_main(run, logger, f"interrupted; finished videos are kept in {out_dir}: "
-                                 "run the same command again to resume")
+    # SIGTERM (kill, a job scheduler) ends the run like Ctrl-C does: the workers are stopped
+    # on the way out instead of being left to the kernel.
+    in_main_thread = threading.current_thread() is threading.main_thread()  # where handlers can be set
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+    try:
+        return run_main(run, logger, f"interrupted; finished videos are kept in {out_dir}: "
+                                     "run the same command again to resume")
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -222,20 +222,38 @@ def crop_track_frame(image: np.ndarray, corner_box: Sequence[float], video_dir: 
 
 
 def valid_box(box: Sequence[float]) -> bool:
-    return len(box) == 4 and all(np.isfinite(box)) and box[2] > box[0] and box[3] > box[1]
+    return box_problem(box) is None
 
 
-def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[str, list]], Dict[str, str], List[str]]:
+def box_problem(box: Sequence[float]) -> Optional[str]:
+    """Why the corner box ``[x1, y1, x2, y2]`` cannot be cropped, or ``None`` when it can."""
+    if len(box) != 4 or not all(np.isfinite(box)):
+        return "NaN/inf"
+    if not (box[2] > box[0] and box[3] > box[1]):
+        return "zero or negative width/height"
+    return None
+
+
+def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[str, list]], Dict[str, str], List[str],
+                                                            Dict[str, int]]:
     """Crop every (frame, track) of one video; unreadable images and masks are reported, not raised.
 
     A track-frame whose mask cannot be read is skipped entirely (no ``.x.jpg`` without its ``.m.png``).
+    Returns the video name, its annotations, categories, errors and the skipped boxes by reason.
     """
     video, crop_root, with_masks = job
     vdir = os.path.join(crop_root, video.name)
     annos: Dict[str, Dict[str, list]] = {}
     errors: List[str] = []
+    skipped: Dict[str, int] = {}
     for frame in video.frames:
-        boxes = {t: b for t, b in frame.boxes.items() if b is not None and valid_box(b)}
+        boxes = {}
+        for t, b in frame.boxes.items():
+            problem = None if b is None else box_problem(b)
+            if problem is not None:
+                skipped[problem] = skipped.get(problem, 0) + 1
+            elif b is not None:
+                boxes[t] = b
         mask_only = [t for t in frame.masks if t not in frame.boxes]
         if not boxes and not mask_only:
             continue
@@ -266,7 +284,7 @@ def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[s
             crop_track_frame(image, box, vdir, frame.frame_index, track_id, mask=mask)
             annos.setdefault(f"{track_id:02d}", {})[f"{frame.frame_index:06d}"] = [float(v) for v in box]
     categories = {f"{t:02d}": c for t, c in video.categories.items() if f"{t:02d}" in annos}
-    return video.name, annos, categories, errors
+    return video.name, annos, categories, errors, skipped
 
 
 def write_annotations(path: str, annotations: Dict, categories: Optional[Dict] = None) -> None:
@@ -283,6 +301,7 @@ class PrepareReport:
     crops: int
     errors: List[str]
     anno_path: str
+    skipped_boxes: Dict[str, int] = field(default_factory=dict)  # reason -> boxes not cropped
 
 
 def crop_dataset(videos: Iterable[VideoAnno], out_dir: str, split: str = "train", num_workers: int = 1,
@@ -298,6 +317,7 @@ def crop_dataset(videos: Iterable[VideoAnno], out_dir: str, split: str = "train"
     annotations: Dict[str, Dict] = {}
     categories: Dict[str, Dict] = {}
     errors: List[str] = []
+    skipped: Dict[str, int] = {}
     jobs = ((v, crop_root, with_masks) for v in videos)
     bar = tqdm(total=total, desc=f"crop511 {split}", unit="video")
     if num_workers > 1:
@@ -306,8 +326,10 @@ def crop_dataset(videos: Iterable[VideoAnno], out_dir: str, split: str = "train"
     else:
         pool, results = None, map(_crop_video, jobs)
     try:
-        for name, annos, cats, errs in results:
+        for name, annos, cats, errs, skips in results:
             bar.update(1)
+            for reason, count in skips.items():
+                skipped[reason] = skipped.get(reason, 0) + count
             if annos:
                 annotations[name] = annos
             if cats:
@@ -325,5 +347,9 @@ def crop_dataset(videos: Iterable[VideoAnno], out_dir: str, split: str = "train"
     crops = sum(len(f) for v in annotations.values() for f in v.values())
     if errors:
         logger.warning(f"{len(errors)} image(s)/mask(s) missing or unreadable (listed above); they were skipped")
+    if skipped:
+        # NaN rows usually mark an absent target; zero/negative sizes are annotation errors.
+        logger.warning("%d boxes skipped (not cropped): %s", sum(skipped.values()),
+                       ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items())))
     logger.info(f"{len(annotations)} videos, {crops} crops -> {anno_path}")
-    return PrepareReport(len(annotations), crops, errors, anno_path)
+    return PrepareReport(len(annotations), crops, errors, anno_path, skipped)

@@ -19,8 +19,6 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from training_dataset.crop import FrameAnno, LabelMask, PolygonMask, VideoAnno
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -40,8 +38,9 @@ def read_box_lines(path: str) -> List[Optional[List[float]]]:
     """Rows of a ``groundtruth.txt``: ``x,y,w,h`` or 8-value polygons (comma/tab/space separated).
 
     Returns corner boxes ``[x1, y1, x2, y2]`` (a polygon gives its enclosing box);
-    empty/NaN/zero-size rows give ``None`` (target absent). Unparseable rows raise
-    :class:`AnnotationError` with ``file:line``.
+    an empty row gives ``None`` (target absent). NaN and zero/negative-size rows are
+    returned as read: the crop loop counts and reports them as it skips them.
+    Unparseable rows raise :class:`AnnotationError` with ``file:line``.
     """
     rows: List[Optional[List[float]]] = []
     with open(path, "r", encoding="utf-8") as f:
@@ -61,8 +60,7 @@ def read_box_lines(path: str) -> List[Optional[List[float]]]:
                 box = [min(xs), min(ys), max(xs), max(ys)]
             else:
                 raise AnnotationError(f"{path}:{n}: expected 4 (x,y,w,h) or 8 (polygon) values, got {len(v)}")
-            ok = all(np.isfinite(box)) and box[2] > box[0] and box[3] > box[1]
-            rows.append(box if ok else None)
+            rows.append(box)
     return rows
 
 

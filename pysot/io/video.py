@@ -11,7 +11,7 @@ import glob
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -47,10 +47,20 @@ def parse_box(text: str) -> List[float]:
     return values
 
 
-def check_output_path(path: str) -> None:
-    """Raise :class:`VideoSourceError` unless ``path`` ends in a writable video container."""
+def check_output_path(path: str, source: Optional[Union[str, int]] = None) -> None:
+    """Raise :class:`VideoSourceError` unless ``path`` ends in a writable video container
+    and is not the ``source`` video itself (compared as real paths, so ``./a.avi`` and
+    ``a.avi``, a symlink or a hard link to the source are caught): the annotated video
+    would replace the one being read."""
     if not path.lower().endswith(OUTPUT_EXTENSIONS):
         raise VideoSourceError(f"--output {path}: give a video file name ending in {', '.join(OUTPUT_EXTENSIONS)}")
+    if isinstance(source, str) and os.path.isfile(source):
+        same = os.path.realpath(path) == os.path.realpath(source)
+        if not same and os.path.exists(path):
+            same = os.path.samefile(path, source)
+        if same:
+            raise VideoSourceError(f"--output {path} is the input --video {source}; writing it would destroy the "
+                                   "source: give another output name")
 
 
 def _folder_images(folder: str) -> List[str]:
@@ -113,7 +123,8 @@ def open_frames(source: Union[str, int]) -> Frames:
     if camera:
         return Frames(_read_capture(capture, first))
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    return Frames(_read_capture(capture, first), _stored_fps(capture), count if count > 0 else None)
+    count = count if count > 0 else None
+    return Frames(_read_capture(capture, first, count, str(source)), _stored_fps(capture), count)
 
 
 def _read_images(paths: Sequence[str]) -> Iterator[np.ndarray]:
@@ -124,14 +135,24 @@ def _read_images(paths: Sequence[str]) -> Iterator[np.ndarray]:
         yield frame
 
 
-def _read_capture(capture: cv2.VideoCapture, first: np.ndarray) -> Iterator[np.ndarray]:
+def _read_capture(capture: cv2.VideoCapture, first: np.ndarray, declared: Optional[int] = None,
+                  name: str = "") -> Iterator[np.ndarray]:
+    """The frames of ``capture``; a file that ends before the ``declared`` frame count (a
+    truncated or damaged file) is reported, not passed off as a complete video."""
+    read = 0
     try:
         yield first
+        read = 1
         while True:
             ok, frame = capture.read()
             if not ok:
-                return
+                break
             yield frame
+            read += 1
+        # Containers may round the declared count; only a clear shortfall is a damaged file.
+        if declared is not None and read < declared - 1:
+            logger.warning("%s ended after %d of its %d declared frames (truncated or damaged file?); "
+                           "the rest is not tracked", name, read, declared)
     finally:
         capture.release()
 
@@ -195,18 +216,34 @@ class _AtomicVideoWriter:
         self.tmp_path = f"{root}.tmp{ext or '.mp4'}"
         self.fps = fps
         self.writer: Optional[cv2.VideoWriter] = None
+        self.size: Tuple[int, int] = (0, 0)  # (width, height) of the first frame, the video's size
+        self.frames = 0
+        self.resized = 0
 
     def write(self, frame: np.ndarray) -> None:
+        """Append ``frame``; one of another size is resized to the first frame's (an OpenCV
+        writer silently drops it otherwise), with a warning the first time."""
         if self.writer is None:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.lower().endswith(".avi") else "mp4v"))
-            self.writer = cv2.VideoWriter(self.tmp_path, fourcc, self.fps, (frame.shape[1], frame.shape[0]))
+            self.size = (frame.shape[1], frame.shape[0])
+            self.writer = cv2.VideoWriter(self.tmp_path, fourcc, self.fps, self.size)
             if not self.writer.isOpened():
                 raise VideoSourceError(f"{self.path}: cannot write a video here (try a .avi or .mp4 name)")
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            if not self.resized:
+                logger.warning("frame %d is %dx%d, the output video %dx%d: frames of another size are resized "
+                               "to it", self.frames, frame.shape[1], frame.shape[0], *self.size)
+            self.resized += 1
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(frame)
+        self.frames += 1
 
     def close(self, commit: bool) -> None:
         if self.writer is not None:
+            if self.resized:
+                logger.warning("%s: %d of %d frames resized to %dx%d", self.path, self.resized, self.frames,
+                               *self.size)
             self.writer.release()
             if commit:
                 os.replace(self.tmp_path, self.path)
@@ -235,6 +272,8 @@ def track_video(tracker, frames: Iterable[np.ndarray], init_box: Optional[Sequen
     ``output``: annotated video path (written atomically). ``show``: display a
     window (ESC or q stops). fps counts ``tracker.track`` time only.
     """
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"--max-frames {max_frames}: give at least 1")
     run = VideoRun()
     writer = _AtomicVideoWriter(output, output_fps) if output else None
     completed = False

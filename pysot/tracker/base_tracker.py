@@ -7,7 +7,10 @@ Tracker contract (all trackers of :mod:`pysot.tracker`)
 * Images are ``H x W x 3`` uint8 BGR (OpenCV). Other layouts are handled thus:
   grayscale ``H x W`` or ``H x W x 1`` frames are converted to 3-channel BGR;
   ``H x W x 4`` (BGRA) frames lose their alpha channel; any other shape raises
-  ``ValueError`` naming the shape. Non-uint8 frames are clipped to 0..255.
+  ``ValueError`` naming the shape. Other dtypes are converted to uint8, with a
+  warning (once per conversion) saying how: bool as 0/255, uint16 scaled by
+  255/65535, a float frame whose values all lie in [0, 1] scaled by 255, anything
+  else (other floats and integers) clipped to 0..255 and truncated, NaN as 0.
 * Boxes are ``[x, y, w, h]``, 0-based, top-left corner; the tracker's state is the
   centre ``(x + (w - 1) / 2, y + (h - 1) / 2)`` and the size ``(w, h)``, as in PySOT.
 * ``init`` raises ``ValueError`` (naming the box and the image size) for a box
@@ -55,12 +58,35 @@ def prepare_frame(img: np.ndarray, where: str = "frame") -> np.ndarray:
         raise ValueError(f"{where}: expected an H x W x 3 BGR image (or H x W gray, H x W x 4 BGRA), "
                          f"got shape {tuple(img.shape)}")
     if img.dtype != np.uint8:
-        img = np.clip(np.nan_to_num(img.astype(np.float64)), 0, 255).astype(np.uint8)
+        img = _to_uint8(img)
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2)
     elif img.shape[2] == 4:
         img = img[:, :, :3]
     return np.ascontiguousarray(img)
+
+
+_WARNED_CONVERSIONS: set = set()
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    """A non-uint8 frame as uint8 (the rules in the module docstring); warns once per conversion,
+    since a silently rescaled (or blackened) frame changes what the tracker sees."""
+    if img.dtype == np.bool_:
+        how, out = "bool frame: False/True as 0/255", img.astype(np.uint8) * 255
+    elif img.dtype == np.uint16:
+        how, out = "uint16 frame: scaled by 255/65535", np.round(img / 257.0).astype(np.uint8)
+    else:
+        values = np.nan_to_num(img.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if img.dtype.kind == "f" and values.size and values.min() >= 0.0 and values.max() <= 1.0:
+            how, out = f"{img.dtype} frame with values in [0, 1]: scaled by 255", np.round(values * 255.0)
+        else:
+            how, out = f"{img.dtype} frame: clipped to 0..255 and truncated (NaN as 0)", np.clip(values, 0, 255)
+        out = out.astype(np.uint8)
+    if how not in _WARNED_CONVERSIONS:
+        _WARNED_CONVERSIONS.add(how)
+        logger.warning("frames are expected as uint8 BGR; converting a %s", how)
+    return out
 
 
 def validate_init_box(bbox: Sequence[float], image_shape: Tuple[int, ...]) -> Tuple[float, float, float, float]:
@@ -150,9 +176,14 @@ class BaseTracker:
             self.center_pos, self.size = clip_state(self.center_pos, self.size, self.image_shape)
         return img
 
+    def _raw_box(self, center: np.ndarray, size: np.ndarray) -> list:
+        """``[cx - w/2, cy - h/2, w, h]``: PySOT's output form, never clipped to the image
+        (``state["raw_bbox"]``, what benchmark result files hold)."""
+        return [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+
     def _report_box(self, center: np.ndarray, size: np.ndarray) -> list:
-        """``[cx - w/2, cy - h/2, w, h]`` (PySOT's output form), optionally clipped to the image."""
-        box = [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+        """:meth:`_raw_box`, clipped to the image when ``clip_box_to_image`` (``state["bbox"]``)."""
+        box = self._raw_box(center, size)
         if self.clip_box_to_image:
             box = clip_box_xywh(box, self.image_shape)
         return box

@@ -116,5 +116,6 @@ class SiamFCTracker(BaseTracker):
         scale = (1 - self.scale_lr) + self.scale_lr * self.scale_factors[best_scale]
         self.center_pos, self.size = clip_state(self.center_pos + disp_image, self.size * scale, self.image_shape)
         best_score = float(1.0 / (1.0 + np.exp(-np.clip(raw[row, col], -50, 50))))
-        return {"bbox": self._report_box(self.center_pos, self.size), "best_score": best_score,
+        return {"bbox": self._report_box(self.center_pos, self.size),
+                "raw_bbox": self._raw_box(self.center_pos, self.size), "best_score": best_score,
                 "scale": float(self.scale_factors[best_scale])}

@@ -235,4 +235,5 @@ class SiamRPNTracker(BaseTracker):
         best, best_score = self._select(props)
         self._update(props, best, best_score)
         self._last = (props, best)
-        return {"bbox": self._report_box(self.center_pos, self.size), "best_score": best_score}
+        return {"bbox": self._report_box(self.center_pos, self.size),
+                "raw_bbox": self._raw_box(self.center_pos, self.size), "best_score": best_score}

@@ -30,3 +30,18 @@ def atomic_open(path: str, mode: str = "w", fsync: bool = False) -> Iterator[IO]
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def check_path_component(name: str, what: str) -> str:
+    """Return ``name`` if it can be used as one file or folder name, else raise ``ValueError``.
+
+    A name read from a dataset json or typed as ``--tracker-name`` becomes part of a
+    path under the results folder; a separator, ``..`` or an absolute path would put
+    the file somewhere else (``../../escaped``, ``/tmp/x/owned``).
+    """
+    bad = (not isinstance(name, str) or name in ("", ".", "..") or "\0" in name
+           or any(sep and sep in name for sep in ("/", "\\", os.sep, os.altsep)))
+    if bad:
+        raise ValueError(f"{what} {name!r}: not usable as a file name (empty, '.', '..', or containing a path "
+                         "separator); result files stay inside the results folder")
+    return name

@@ -29,8 +29,9 @@ def test_box_lines(tmp_path):
     gt = tmp_path / "gt.txt"
     gt.write_text("1,2,10,20\n1\t2\t10\t20\nnan,nan,nan,nan\n0 0 4 0 4 3 0 3\n5,5,0,3\n")
     rows = read_box_lines(str(gt))
-    assert rows[0] == [1, 2, 11, 22] and rows[1] == rows[0] and rows[2] is None
-    assert rows[3] == [0, 0, 4, 3] and rows[4] is None
+    # NaN and zero-size rows are kept for the crop loop to count (test_prepare_counts_skipped_boxes)
+    assert rows[0] == [1, 2, 11, 22] and rows[1] == rows[0] and np.isnan(rows[2]).all()
+    assert rows[3] == [0, 0, 4, 3] and rows[4] == [5, 5, 5, 8]
     gt.write_text("1,2,3\n")
     with pytest.raises(AnnotationError, match="gt.txt:1"):
         read_box_lines(str(gt))

@@ -64,7 +64,7 @@ def test_cli_refuses_a_mismatched_config(tmp_path):
     output = tmp_path / "wrong.pth"
     convert_checkpoint = load_tool("convert_checkpoint")
     config = os.path.join(REPO, "experiments", "dasiamrpn_vot", "config.yaml")
-    assert convert_checkpoint.main(["--input", str(source), "--output", str(output), "--config", config]) == 1
+    assert convert_checkpoint.main(["--input", str(source), "--output", str(output), "--config", config]) == 2
     assert not output.exists()
     # Without --config the width of the first convolution picks the BIG experiment.
     assert convert_checkpoint.main(["--input", str(source), "--output", str(output)]) == 0
@@ -94,9 +94,9 @@ def test_cli_errors_name_the_input(tmp_path, caplog):
     logging.getLogger("pysot").propagate = True  # let caplog see the package logger
     try:
         with caplog.at_level(logging.ERROR, logger="pysot"):
-            assert tool.main(["--input", str(other), "--output", str(tmp_path / "o.pth")]) == 1
+            assert tool.main(["--input", str(other), "--output", str(tmp_path / "o.pth")]) == 2
             config = os.path.join(REPO, "experiments", "dasiamrpn_vot", "config.yaml")
-            assert tool.main(["--input", str(other), "--output", str(tmp_path / "o.pth"), "--config", config]) == 1
+            assert tool.main(["--input", str(other), "--output", str(tmp_path / "o.pth"), "--config", config]) == 2
     finally:
         logging.getLogger("pysot").propagate = False
     assert f"{other}: not a DaSiamRPN release file" in caplog.text

@@ -60,7 +60,8 @@ def test_ope_run_is_resumable_and_evaluates(tmp_path, capsys):
     for name, entry in meta.items():
         boxes = np.loadtxt(os.path.join(out_dir, f"{name}.txt"), delimiter=",")
         assert boxes.shape == (5, 4) and np.isfinite(boxes).all()
-        np.testing.assert_allclose(boxes[0], entry["gt_rect"][0], atol=1e-3)  # first line: the init box
+        # first line: the init box, PySOT's [x + 0.5, y + 0.5, w, h] (test_init_box_is_pysots)
+        np.testing.assert_allclose(boxes[0], np.add(entry["gt_rect"][0], [0.5, 0.5, 0, 0]), atol=1e-9)
     # resumable: an existing result is not recomputed
     stamp = os.path.getmtime(os.path.join(out_dir, "Clip0.txt"))
     assert test_py.main(args) == 0
@@ -112,7 +113,8 @@ def test_parallel_workers_and_hp_search(tmp_path):
     test_py, hp = load_tool("test"), load_tool("hp_search")
     assert test_py.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data,
                          "--results-dir", results, "--device", "cpu", "--workers", "2"]) == 0
-    assert sorted(os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny"))) == ["Clip0.txt", "Clip1.txt"]
+    assert sorted(os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny"))) == ["Clip0.txt", "Clip1.txt",
+                                                                                         "run.json"]
 
     summary = str(tmp_path / "hp.json")
     assert hp.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data, "--results-dir", results,
@@ -220,7 +222,7 @@ def test_test_py_flags_after_overrides_and_names_in_any_case(tmp_path, log_messa
     test_py = load_tool("test")
     assert test_py.main(["--config", TINY_CONFIG, "TRACK.LR", "0.3", "--dataset", "otb100", "--dataset-root", data,
                          "--results-dir", results, "--device", "cpu", "--video", "clip1"]) == 0
-    assert os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny")) == ["Clip1.txt"]
+    assert sorted(os.listdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny"))) == ["Clip1.txt", "run.json"]
     assert any("no --snapshot: the network keeps its random initial weights" in m for m in log_messages)
     # --video takes the names up to the first KEY; the rest are overrides (here a bad one: an error).
     args = test_py.parse_args(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", data, "TRACK.LR", "0.3",
