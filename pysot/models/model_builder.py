@@ -133,10 +133,13 @@ class ModelBuilder(nn.Module):
                 mask_weight: float = 1.0) -> Dict[str, torch.Tensor]:
         """Training losses ``{"cls_loss", "loc_loss", ["mask_loss"], "total_loss"}`` of one batch.
 
-        See :func:`pysot.models.loss.siamese_losses` for the batch keys and shapes.
+        See :func:`pysot.models.loss.siamese_losses` (:func:`~pysot.models.loss.point_losses` for a
+        BAN head) for the batch keys and shapes.
         """
-        from pysot.models.loss import siamese_losses
+        from pysot.models.loss import point_losses, siamese_losses
 
+        if self.is_point_based:
+            return point_losses(self, batch, cls_weight, loc_weight)
         return siamese_losses(self, batch, cls_weight, loc_weight, mask_weight)
 
     # ------------------------------------------------------------------ config
