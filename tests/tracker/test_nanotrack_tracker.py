@@ -89,3 +89,20 @@ def test_v2_parity_with_the_original_on_real_sequences(name):
                                           (3, "bag"), (3, "book"), (3, "ball1"), (3, "Biker")])
 def test_parity_other_versions_and_sequences(version, name):
     _check_parity(version, name)
+
+
+@pytest.mark.parametrize("version,name", [(2, "bag"), pytest.param(3, "book", marks=pytest.mark.slow)])
+def test_fast_path_keeps_parity(version, name):
+    """The fast path (BN folding, fused post-ops, TorchScript backbone and head) tracks like the original."""
+    from pysot.models.fast import optimize_for_inference
+    from pysot.tracker import build_tracker
+
+    cfg, plain = nanotrack_tracker(version)
+    fast = build_tracker(cfg, optimize_for_inference(plain.model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE))
+    ref = reference(version, name)
+    frames = sequence_frames(name)
+    fast.init(frames[0], ref["init"])
+    for i in range(1, len(frames)):
+        out = fast.track(frames[i])
+        assert np.abs(np.asarray(out["bbox"]) - ref["boxes"][i]).max() <= BOX_TOL, f"frame {i}"
+        assert abs(out["best_score"] - ref["scores"][i]) <= SCORE_TOL, f"frame {i}"
