@@ -42,8 +42,9 @@ def sequence_frames(name: str) -> List[np.ndarray]:
     import cv2
 
     folder = require(os.path.join(SEQUENCES, REAL_SEQUENCES[name]))
-    files = (sorted(glob.glob(os.path.join(folder, "img", "*.jpg"))) or sorted(glob.glob(os.path.join(folder, "color", "*.jpg")))
-             or sorted(glob.glob(os.path.join(folder, "*.jpg"))))
+    files = []
+    for pattern in ("img/*.jpg", "color/*.jpg", "*.jpg"):  # OTB, VOT, flat (VOT bag)
+        files = files or sorted(glob.glob(os.path.join(folder, pattern)))
     return [cv2.imread(f) for f in files]
 
 
