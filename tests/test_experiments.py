@@ -23,7 +23,11 @@ def test_experiment_runs(path):
     out = model.track(torch.rand(1, 3, instance, instance) * 255)
     cls = out["cls"]
     assert torch.isfinite(cls).all()
-    if out["loc"] is None:  # SiamFC: one response map at the backbone's total stride
+    if cfg.BAN.BAN:  # anchor-free (NanoTrack): two logits and four side distances per point
+        size = cfg.TRACK.OUTPUT_SIZE
+        assert cls.shape == (1, 2, size, size)
+        assert out["loc"].shape == (1, 4, size, size)
+    elif out["loc"] is None:  # SiamFC: one response map at the backbone's total stride
         size = (instance - exemplar) // cfg.TRACK.TOTAL_STRIDE + 1
         assert cls.shape == (1, 1, size, size)
     else:

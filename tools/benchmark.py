@@ -8,6 +8,12 @@ throughput, training-data pairs/s and tools/test.py worker scaling; writes JSON.
 
 Method: docs/speed.md (interleaved rounds, medians, median of per-round ratios).
 Weights are random: speed does not depend on their values.
+
+NanoTrack on real frames, our tracker (plain and fast path) vs OpenCV's cv2.TrackerNano with the
+authors' ONNX files, interleaved frame by frame in one process (only this comparison is run):
+
+    python tools/benchmark.py --nanotrack ../shared/weights/nanotrack \
+        --nanotrack-frames ../shared/data/sequences/VOT/bag [--threads 1] [--json nanotrack.json]
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
                    help="experiment names (experiments/<name>/config.yaml) or YAML paths")
     p.add_argument("--device", nargs="+", default=None, help="cpu and/or cuda (default: cpu, plus cuda if present)")
-    p.add_argument("--iters", type=int, default=7, help="timed rounds per path (after --warmup rounds)")
+    p.add_argument("--iters", type=int, default=None,
+                   help="timed rounds per path (after --warmup rounds); default 7, with --nanotrack every frame")
     p.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
     p.add_argument("--batch-sizes", type=int, nargs="*", default=[1, 4, 16], help="MultiTracker targets N")
     p.add_argument("--batch-iters", type=int, default=3, help="timed frames per batch size")
@@ -37,6 +44,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto", help="fast path layout")
     p.add_argument("--amp", choices=["none", "bf16", "fp16"], default="none",
                    help="fast path autocast (not parity-exact; fp16 on CUDA only): batched fp16/bf16 figures")
+    p.add_argument("--nanotrack", metavar="DIR", default="",
+                   help="NanoTrack comparison only: DIR holds nanotrackv2.pth, nanotrackv2_backbone.onnx and "
+                        "nanotrackv2_head.onnx (the authors' files for cv2.TrackerNano)")
+    p.add_argument("--nanotrack-frames", default=os.path.join(REPO, "..", "shared", "data", "sequences", "VOT", "bag"),
+                   help="real frames: a video file, image folder or VOT/OTB sequence folder")
+    p.add_argument("--nanotrack-config", default="nanotrack_v2", help="NanoTrack experiment")
+    p.add_argument("--init", default="", help="first box x,y,w,h (default: the sequence's ground truth)")
+    p.add_argument("--threads", type=int, default=0, help="threads of torch and OpenCV alike (default: torch's)")
     p.add_argument("--json", default="", help="write the results here")
     return p.parse_args(argv)
 
@@ -58,6 +73,9 @@ def main(argv=None) -> int:
     from pysot.utils.log import get_logger
 
     logger = get_logger("benchmark")
+    if args.nanotrack:
+        return _nanotrack(args, bench)
+    args.iters = args.iters or 7
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     if "cuda" in devices and not torch.cuda.is_available():
         raise SystemExit("error: --device cuda: no CUDA GPU is available")
@@ -100,6 +118,48 @@ def main(argv=None) -> int:
                                                        args.workers_videos, args.workers_frames)
         print("test.py workers: " + ", ".join(f"{k}: {v['seconds']:.1f} s (x{v['speedup']:.2f})"
                                              for k, v in report["test_workers"]["runs"].items()))
+    if args.json:
+        bench.write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _sequence_init(folder: str):
+    """The first ground-truth box of a VOT (polygon) or OTB (x,y,w,h) sequence folder, as x,y,w,h."""
+    import numpy as np
+
+    from pysot.utils.bbox import polygon_to_xywh_axis_aligned
+
+    for name in ("groundtruth.txt", "groundtruth_rect.txt"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            with open(path) as f:
+                first = f.readline().replace("\t", ",").replace(" ", ",")
+            cx, cy, w, h = polygon_to_xywh_axis_aligned(np.array([float(v) for v in first.split(",") if v]))
+            return [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h]
+    raise SystemExit(f"error: --nanotrack-frames {folder}: no groundtruth.txt; give the first box with --init")
+
+
+def _nanotrack(args, bench) -> int:
+    from pysot.io.video import open_frames, parse_box
+
+    files = {k: os.path.join(args.nanotrack, f"nanotrackv2{k}") for k in (".pth", "_backbone.onnx", "_head.onnx")}
+    missing = [p for p in files.values() if not os.path.isfile(p)]
+    if missing:
+        raise SystemExit(f"error: --nanotrack {args.nanotrack}: missing {', '.join(missing)}")
+    try:
+        init = parse_box(args.init) if args.init else _sequence_init(args.nanotrack_frames)
+        frames = list(open_frames(args.nanotrack_frames))
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    r = bench.benchmark_nanotrack(resolve_config(args.nanotrack_config), files[".pth"], files["_backbone.onnx"],
+                                  files["_head.onnx"], frames, init, warmup=args.warmup,
+                                  rounds=args.iters, threads=args.threads or None)
+    report = {"machine": bench.machine_info(), "nanotrack": r}
+    print(f"NanoTrack on {len(frames)} frames of {args.nanotrack_frames} ({r['timed_frames']} timed, "
+          f"{r['threads']} thread(s), OpenCV {r['opencv_version']}): plain {r['plain']['fps']:.1f} fps | fast "
+          f"{r['fast']['fps']:.1f} fps | cv2.TrackerNano {r['opencv']['fps']:.1f} fps "
+          f"| fast / OpenCV x{r['fast_vs_opencv']:.2f} | plain / OpenCV x{r['plain_vs_opencv']:.2f}")
     if args.json:
         bench.write_json(args.json, report)
         print(f"wrote {args.json}")

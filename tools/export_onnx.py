@@ -6,6 +6,12 @@
 
 Writes <output>_template.onnx, <output>_track.onnx and <output>.json (input and
 output names, sizes); see pysot/models/export.py for the graphs' contract.
+
+    python tools/export_onnx.py --config experiments/nanotrack_v2/config.yaml \
+        --snapshot nanotrackv2.pth --opencv onnx/nanotrack_v2
+
+writes instead the two files OpenCV's cv2.TrackerNano loads (NanoTrack V1/V2):
+<OUT>_backbone.onnx and <OUT>_neckhead.onnx (TrackerNano_Params.backbone / .neckhead).
 """
 from __future__ import annotations
 
@@ -26,7 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="search crop side traced and checked (default: TRACK.INSTANCE_SIZE)")
     p.add_argument("--static-search", action="store_true",
                    help="fix the track graph's search side to --search-size (default: any side)")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset version")
+    p.add_argument("--opencv", metavar="OUT", default="",
+                   help="write OUT_backbone.onnx and OUT_neckhead.onnx for cv2.TrackerNano (NanoTrack V1/V2)")
+    p.add_argument("--opset", type=int, default=0, help="ONNX opset version (default 17; 14 with --opencv)")
     p.add_argument("--fold-bn", action="store_true", help="export the fast path's BN-folded network")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime comparison")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative error accepted by the check")
@@ -95,6 +103,9 @@ def export(args: argparse.Namespace, logger) -> int:
         logger.warning("no --snapshot: exporting the network's random initial weights")
     folder = check_output_folder(prefix)
     search_size = args.search_size or int(cfg.TRACK.INSTANCE_SIZE)
+    if args.opencv:
+        return _export_opencv(model, args, search_size, logger)
+    args.opset = args.opset or 17
     if args.fold_bn:
         model = optimize_for_inference(model, "cpu", search_size=search_size)
     # Export into a temporary folder beside the output and move the files in only when all
@@ -122,6 +133,28 @@ def export(args: argparse.Namespace, logger) -> int:
               + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
     if worst > args.tolerance:
         logger.error("ONNX outputs differ from PyTorch by %.2e > %.0e", worst, args.tolerance)
+        return 1
+    return 0
+
+
+def _export_opencv(model, args, search_size: int, logger) -> int:
+    """The cv2.TrackerNano pair, checked against PyTorch with onnxruntime unless --no-verify."""
+    from pysot.models.export import export_opencv_nano, verify_opencv_nano
+
+    if args.fold_bn:
+        logger.warning("--fold-bn is ignored with --opencv (OpenCV's DNN engine fuses BN itself)")
+    try:
+        paths = export_opencv_nano(model, args.opencv, opset=args.opset or 14, search_size=search_size)
+    except ValueError as e:
+        logger.error(str(e))
+        return 2
+    print(f"wrote {paths['backbone']}, {paths['neckhead']}")
+    if args.no_verify:
+        return 0
+    errors = verify_opencv_nano(model, paths, search_size=search_size)
+    print("onnxruntime vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
+    if max(errors.values()) > args.tolerance:
+        logger.error("ONNX outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
         return 1
     return 0
 

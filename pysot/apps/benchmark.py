@@ -32,7 +32,7 @@ from pysot.utils.log import get_logger
 logger = get_logger("pysot.benchmark")
 
 __all__ = ["interleaved_times", "median_ratio", "matmul_peak_gflops", "count_flops", "benchmark_experiment",
-           "data_pipeline_pairs_per_second", "workers_scaling", "write_json"]
+           "data_pipeline_pairs_per_second", "workers_scaling", "write_json", "benchmark_nanotrack"]
 
 
 def _sync(device: torch.device) -> None:
@@ -279,3 +279,65 @@ def write_json(path: str, data: Dict[str, Any]) -> None:
     """Atomic JSON write (:func:`pysot.utils.fileio.atomic_open`)."""
     with atomic_open(path) as f:
         json.dump(data, f, indent=2)
+
+
+def benchmark_nanotrack(config: str, snapshot: str, opencv_backbone: str, opencv_neckhead: str,
+                        frames: Sequence[np.ndarray], init_box: Sequence[float], warmup: int = 5,
+                        rounds: Optional[int] = None, threads: Optional[int] = None) -> Dict[str, Any]:
+    """NanoTrack on real frames: our tracker (plain and fast path) vs OpenCV's ``cv2.TrackerNano``.
+
+    The three trackers are initialised on ``frames[0]`` with ``init_box`` and then track the same
+    frames, interleaved frame by frame (plain, fast, OpenCV; each keeps its own state), in one
+    process on the CPU with the same thread count for torch and OpenCV (``threads``, default
+    torch's). A frame is one full ``track``/``update`` call (crop, networks, post-processing).
+    ``opencv_backbone``/``opencv_neckhead``: the ONNX pair OpenCV runs (the authors' files or ours
+    from ``tools/export_onnx.py --opencv``). Returns per tracker ``ms_per_frame``/``fps``
+    (medians over the timed frames) and the median per-frame ratios
+    ``fast_vs_opencv`` / ``plain_vs_opencv`` (> 1: ours is faster).
+    """
+    import cv2
+
+    from pysot.config import load_cfg
+    from pysot.models import build_model
+    from pysot.models.fast import optimize_for_inference
+    from pysot.tracker import build_tracker
+    from pysot.utils.model_load import load_pretrain
+
+    if not hasattr(cv2, "TrackerNano_create"):
+        raise RuntimeError("this OpenCV build has no cv2.TrackerNano (opencv-python >= 4.7 has it)")
+    previous_threads = (torch.get_num_threads(), cv2.getNumThreads())
+    threads = int(threads or torch.get_num_threads())
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    try:
+        cfg = load_cfg(config)
+        model = build_model(cfg).eval()
+        load_pretrain(model, snapshot, strict=True)
+        size = int(cfg.TRACK.INSTANCE_SIZE)
+        fast_model = optimize_for_inference(model, "cpu", search_size=size)
+        params = cv2.TrackerNano_Params()
+        params.backbone, params.neckhead = opencv_backbone, opencv_neckhead
+        opencv = cv2.TrackerNano_create(params)
+        plain, fast = build_tracker(cfg, model), build_tracker(cfg, fast_model)
+        frames = list(frames)
+        rounds = min(int(rounds or len(frames) - 1 - warmup), len(frames) - 1 - warmup)
+        if rounds < 1:
+            raise ValueError(f"{len(frames)} frames are too few for {warmup} warm-up frames and one timed frame")
+        plain.init(frames[0], init_box)
+        fast.init(frames[0], init_box)
+        opencv.init(frames[0], tuple(int(round(v)) for v in init_box))
+        steps = {"plain": lambda i: plain.track(frames[1 + i]), "fast": lambda i: fast.track(frames[1 + i]),
+                 "opencv": lambda i: opencv.update(frames[1 + i])}
+        times = interleaved_times(steps, warmup, rounds)
+    finally:
+        torch.set_num_threads(previous_threads[0])
+        cv2.setNumThreads(previous_threads[1])
+    result: Dict[str, Any] = {"config": config, "snapshot": snapshot, "opencv_backbone": opencv_backbone,
+                              "opencv_neckhead": opencv_neckhead, "threads": threads, "warmup_frames": warmup,
+                              "timed_frames": rounds, "opencv_version": cv2.__version__}
+    for name, seconds in times.items():
+        median = float(statistics.median(seconds))
+        result[name] = {"ms_per_frame": 1e3 * median, "fps": 1.0 / median}
+    result["fast_vs_opencv"] = median_ratio(times["opencv"], times["fast"])
+    result["plain_vs_opencv"] = median_ratio(times["opencv"], times["plain"])
+    return result

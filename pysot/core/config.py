@@ -148,6 +148,12 @@ def _defaults() -> Config:
     c.RPN.KWARGS = _open(True)
     c.RPN.WEIGHTED = False  # informational key carried by the long-term YAML
 
+    # NanoTrack's anchor-free head (cfg.BAN.TYPE in HEADS); when BAN.BAN it replaces the RPN head.
+    c.BAN = CN()
+    c.BAN.BAN = False
+    c.BAN.TYPE = "NanoBANv2"
+    c.BAN.KWARGS = _open(True)
+
     c.MASK = CN()
     c.MASK.MASK = False
     c.MASK.TYPE = "MaskCorr"
@@ -165,6 +171,10 @@ def _defaults() -> Config:
     # Kept for old YAMLs; the code derives the count from RATIOS x SCALES.
     c.ANCHOR.ANCHOR_NUM = 5
 
+    # Points of an anchor-free (BAN) score map: one every STRIDE search-crop pixels.
+    c.POINT = CN()
+    c.POINT.STRIDE = 8
+
     # ------------------------------------------------------------------ tracking
     c.TRACK = CN()
     c.TRACK.TYPE = "SiamRPNTracker"
@@ -181,6 +191,8 @@ def _defaults() -> Config:
     # build_tracker tracks with the inference fast path (pysot.models.fast) where it is exact:
     # a ModelBuilder on the CPU in float32. False tracks with the model as given.
     c.TRACK.FAST = True
+    # NanoTrack: side of the score map (points per row); 0 derives it from the model's output.
+    c.TRACK.OUTPUT_SIZE = 0
     # long-term
     c.TRACK.LOST_INSTANCE_SIZE = 831
     c.TRACK.CONFIDENCE_LOW = 0.85

@@ -7,6 +7,8 @@ Two flavours are used by Siamese trackers:
   and summed, giving ``K`` output maps.
 * **Depthwise** (SiamRPN++, SiamMask): channel ``c`` of the template is
   correlated with channel ``c`` of the search only, giving ``C`` output maps.
+* **Pixel-wise** (NanoTrack): every template cell's ``C``-vector is a 1x1
+  kernel, giving ``hk * wk`` output maps of the search's size.
 
 All functions are "valid" correlations (no padding, stride 1): an ``Hx x Wx``
 search and an ``hk x wk`` kernel give ``(Hx - hk + 1) x (Wx - wk + 1)`` maps.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["xcorr_slow", "xcorr_fast", "xcorr_depthwise", "xcorr_depthwise_naive"]
+__all__ = ["xcorr_slow", "xcorr_fast", "xcorr_depthwise", "xcorr_depthwise_naive", "xcorr_pixelwise"]
 
 
 def _check_pair(x: torch.Tensor, kernel: torch.Tensor, name: str) -> None:
@@ -102,3 +104,19 @@ def xcorr_depthwise_naive(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor
         for j in range(wk):
             out += x[:, :, i : i + out_h, j : j + out_w] * kernel[:, :, i : i + 1, j : j + 1]
     return out
+
+
+def xcorr_pixelwise(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Pixel-wise correlation: the dot product of every template cell with every search cell.
+
+    Args:
+        x: search features ``[B, C, Hx, Wx]``.
+        kernel: template features ``[B, C, hk, wk]``.
+    Returns:
+        ``[B, hk*wk, Hx, Wx]``; channel ``i*wk + j`` is ``sum_c kernel[:, c, i, j] * x[:, c]``.
+    """
+    _check_pair(x, kernel, "xcorr_pixelwise")
+    if x.size(1) != kernel.size(1):
+        raise ValueError(f"xcorr_pixelwise: channels differ (search {x.size(1)}, kernel {kernel.size(1)})")
+    cells = kernel.flatten(2).transpose(1, 2)  # [B, hk*wk, C]
+    return torch.matmul(cells, x.flatten(2)).unflatten(2, (x.size(2), x.size(3)))

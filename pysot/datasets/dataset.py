@@ -19,6 +19,7 @@ import numpy as np
 import torch.utils.data
 
 from pysot.datasets.anchor_target import AnchorTarget, SiamFCLabel
+from pysot.datasets.point_target import PointTarget
 from pysot.datasets.augmentation import Augmentation
 from pysot.utils.crop import context_size
 from pysot.utils.log import get_logger
@@ -235,13 +236,14 @@ class TrainDataset(torch.utils.data.Dataset):
     - ``bbox`` ``[4]`` the search target's corner box in search-crop pixels.
     - ``negative`` ``[]`` 1.0 for a negative pair.
     - RPN targets: ``label_cls [A, H, W]`` int64, ``label_loc [4, A, H, W]``,
-      ``label_loc_weight [A, H, W]``; SiamFC targets: ``label_cls [1, H, W]``
+      ``label_loc_weight [A, H, W]``; point (BAN) targets: ``label_cls [H, W]`` int64,
+      ``label_loc [4, H, W]`` side distances; SiamFC targets: ``label_cls [1, H, W]``
       float32 and ``label_weight [1, H, W]``.
     - With ``with_mask`` (SiamMask): ``label_mask [1, X, X]`` float32, 1 on the
       object and -1 elsewhere, read from the ``.m.png`` mask crops.
     """
 
-    def __init__(self, pairs: PairBuilder, target: Union[AnchorTarget, SiamFCLabel],
+    def __init__(self, pairs: PairBuilder, target: Union[AnchorTarget, SiamFCLabel, PointTarget],
                  template_aug: Augmentation, search_aug: Augmentation, exemplar_size: int = 127,
                  search_size: int = 255, gray: float = 0.0, length: int = 1000, seed: int = 0,
                  with_mask: bool = False) -> None:
@@ -303,6 +305,8 @@ class TrainDataset(torch.utils.data.Dataset):
         tgt = self.target(box, spec.negative, rng)
         if isinstance(self.target, AnchorTarget):
             out.update(label_cls=tgt["cls"], label_loc=tgt["delta"], label_loc_weight=tgt["delta_weight"])
+        elif isinstance(self.target, PointTarget):
+            out.update(label_cls=tgt["cls"], label_loc=tgt["delta"])
         else:
             out.update(label_cls=tgt["label"], label_weight=tgt["weight"])
         return out
@@ -359,7 +363,10 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
     t, s = cfg.DATASET.TEMPLATE, cfg.DATASET.SEARCH
     template_aug = Augmentation(t.SHIFT, t.SCALE, t.BLUR, t.FLIP, t.COLOR, uniform_shift=True)
     search_aug = Augmentation(s.SHIFT, s.SCALE, s.BLUR, s.FLIP, s.COLOR, uniform_shift=s.UNIFORM_SHIFT)
-    if is_siamfc(cfg):
+    if cfg.BAN.BAN:  # anchor-free (NanoTrack): one label per point
+        target = PointTarget(cfg.POINT.STRIDE, cfg.TRAIN.SEARCH_SIZE, cfg.TRAIN.OUTPUT_SIZE, cfg.TRAIN.POS_NUM,
+                             cfg.TRAIN.NEG_NUM, cfg.TRAIN.TOTAL_NUM)
+    elif is_siamfc(cfg):
         target = SiamFCLabel(cfg.TRAIN.OUTPUT_SIZE, cfg.ANCHOR.STRIDE, radius=16.0, search_size=cfg.TRAIN.SEARCH_SIZE)
     else:
         target = AnchorTarget(cfg.ANCHOR.STRIDE, cfg.ANCHOR.RATIOS, cfg.ANCHOR.SCALES, cfg.TRAIN.SEARCH_SIZE,

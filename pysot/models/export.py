@@ -35,7 +35,8 @@ from pysot.utils.model_load import model_device
 
 logger = get_logger("pysot.export")
 
-__all__ = ["TemplateGraph", "TrackGraph", "export_onnx", "verify_onnx"]
+__all__ = ["TemplateGraph", "TrackGraph", "export_onnx", "verify_onnx", "export_opencv_nano", "verify_opencv_nano",
+           "OPENCV_NANO_SCORE_SIZE"]
 
 
 def _flatten(tree: Any) -> Tuple[List[torch.Tensor], Any]:
@@ -219,3 +220,92 @@ def verify_onnx(model: nn.Module, exported: Dict[str, Any], seed: int = 0,
             raise ValueError(f"verify_onnx: {name} has shape {value.shape} in ONNX, {tuple(ref.shape)} in PyTorch")
         errors[name] = compare_outputs({name: ref}, {name: torch.from_numpy(value)})
     return errors
+
+
+# ---------------------------------------------------------------- OpenCV's TrackerNano
+# cv2.TrackerNano runs two networks of fixed names: the backbone (one input, one output) on both
+# crops, and the "neckhead" with inputs input1 (template features) / input2 (search features) and
+# outputs output1 (cls [1, 2, 16, 16]) / output2 (loc [1, 4, 16, 16]). Its C++ tracker hard-codes a
+# 16x16 score map at stride 16 (NanoTrack V1/V2), and feeds crops as raw 0..255 values.
+OPENCV_NANO_SCORE_SIZE = 16
+
+
+class NanoBackboneGraph(nn.Module):
+    """``image [1, 3, S, S]`` -> backbone features ``[1, C, S/16, S/16]``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = _inner(model)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        features = self.model.backbone(image)
+        return self.model.neck(features) if "neck" in self.model._modules else features
+
+
+class NanoNeckHeadGraph(nn.Module):
+    """``(template features [1, C, 8, 8], search features [1, C, 16, 16])`` -> ``(cls, loc)``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = _inner(model)
+
+    def forward(self, z_f: torch.Tensor, x_f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        head = self.model.head
+        return head.match(head.prepare_template(z_f), x_f)
+
+
+def export_opencv_nano(model: nn.Module, out_prefix: str, opset: int = 14, template_size: int = 127,
+                       search_size: int = 255) -> Dict[str, str]:
+    """Write ``<out_prefix>_backbone.onnx`` and ``<out_prefix>_neckhead.onnx`` for ``cv2.TrackerNano``.
+
+    ``model``: a NanoTrack model (BAN head) on the CPU. The backbone graph is traced on a search
+    crop with a dynamic spatial size, so OpenCV can run it on the 127 template as well.
+    Raises ``ValueError`` for a model OpenCV's tracker cannot run (no BAN head, or a score map
+    other than 16x16, such as NanoTrack V3's 15x15).
+    """
+    inner = _inner(model)
+    if not getattr(inner, "is_point_based", False):
+        raise ValueError("--opencv: cv2.TrackerNano runs NanoTrack models only (a BAN head: BAN.BAN True)")
+    if model_device(inner).type != "cpu":
+        raise ValueError("export_opencv_nano: move the model to the CPU first (model.to('cpu'))")
+    z = torch.rand(1, 3, template_size, template_size) * 255
+    x = torch.rand(1, 3, search_size, search_size) * 255
+    paths = {"backbone": out_prefix + "_backbone.onnx", "neckhead": out_prefix + "_neckhead.onnx"}
+    with _evaluating(inner), torch.no_grad():
+        backbone = NanoBackboneGraph(inner)
+        z_f, x_f = backbone(z), backbone(x)
+        cls, _ = NanoNeckHeadGraph(inner)(z_f, x_f)
+        if tuple(cls.shape[-2:]) != (OPENCV_NANO_SCORE_SIZE, OPENCV_NANO_SCORE_SIZE):
+            raise ValueError(f"--opencv: cv2.TrackerNano assumes a {OPENCV_NANO_SCORE_SIZE}x{OPENCV_NANO_SCORE_SIZE} "
+                             f"score map; this model gives {cls.shape[-2]}x{cls.shape[-1]} (NanoTrack V1/V2 only)")
+        _export(backbone, (x,), paths["backbone"], ["input"], ["output"], opset,
+                {"input": {2: "H", 3: "W"}, "output": {2: "h", 3: "w"}})
+        _export(NanoNeckHeadGraph(inner), (z_f, x_f), paths["neckhead"], ["input1", "input2"],
+                ["output1", "output2"], opset)
+    logger.info("wrote %s and %s (cv2.TrackerNano)", paths["backbone"], paths["neckhead"])
+    return paths
+
+
+def verify_opencv_nano(model: nn.Module, paths: Dict[str, str], seed: int = 0, template_size: int = 127,
+                       search_size: int = 255) -> Dict[str, float]:
+    """Run the cv2.TrackerNano pair with onnxruntime (backbone on both crops, then the neckhead) and
+    compare with PyTorch: ``{"template_features", "search_features", "cls", "loc": max relative error}``."""
+    import onnxruntime as ort
+
+    g = torch.Generator().manual_seed(seed)
+    z = torch.rand(1, 3, template_size, template_size, generator=g) * 255
+    x = torch.rand(1, 3, search_size, search_size, generator=g) * 255
+    inner = _inner(model)
+    with _evaluating(inner), torch.no_grad():
+        backbone = NanoBackboneGraph(inner)
+        z_f, x_f = backbone(z), backbone(x)
+        cls, loc = NanoNeckHeadGraph(inner)(z_f, x_f)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    backbone_sess = ort.InferenceSession(paths["backbone"], options, providers=["CPUExecutionProvider"])
+    head_sess = ort.InferenceSession(paths["neckhead"], options, providers=["CPUExecutionProvider"])
+    (oz,) = backbone_sess.run(None, {"input": z.numpy()})
+    (ox,) = backbone_sess.run(None, {"input": x.numpy()})
+    ocls, oloc = head_sess.run(None, {"input1": oz, "input2": ox})
+    pairs = {"template_features": (z_f, oz), "search_features": (x_f, ox), "cls": (cls, ocls), "loc": (loc, oloc)}
+    return {k: compare_outputs({k: ref}, {k: torch.from_numpy(value)}) for k, (ref, value) in pairs.items()}

@@ -2,7 +2,9 @@
 
 Channel layout of the RPN outputs (the checkpoints'): ``cls [B, 2A, H, W]`` holds
 the A background logits then the A foreground logits; ``loc [B, 4A, H, W]`` holds
-dx for the A anchors, then dy, dw, dh.
+dx for the A anchors, then dy, dw, dh. The anchor-free BAN heads (NanoTrack) are
+the case ``A = 1`` for ``cls``; their ``loc [B, 4, H, W]`` holds each point's
+distances to the box's left, top, right and bottom sides.
 """
 from __future__ import annotations
 
@@ -127,4 +129,47 @@ def siamese_losses(model, batch: Dict[str, torch.Tensor], cls_weight: float = 1.
         out["mask_loss"], out["mask_iou"] = select_mask_logistic_loss(mask, batch["label_mask"], positive)
         total = total + mask_weight * out["mask_loss"]
     out["total_loss"] = total
+    return out
+
+
+def linear_iou_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean ``1 - IoU`` of boxes given as side distances from the same point.
+
+    ``pred``, ``target`` ``[N, 4]`` (left, top, right, bottom, all > 0). The IoU is
+    smoothed as NanoTrack trains it: ``(intersection + 1) / (union + 1)``. ``N = 0``
+    gives 0 (connected to the graph).
+    """
+    if pred.shape[0] == 0:
+        return pred.sum() * 0.0
+    pl, pt, pr, pb = pred.unbind(1)
+    tl, tt, tr, tb = target.unbind(1)
+    pred_area = (pl + pr) * (pt + pb)
+    target_area = (tl + tr) * (tt + tb)
+    intersection = (torch.min(pl, tl) + torch.min(pr, tr)) * (torch.min(pt, tt) + torch.min(pb, tb))
+    union = pred_area + target_area - intersection
+    return (1 - (intersection + 1.0) / (union + 1.0)).mean()
+
+
+def point_losses(model, batch: Dict[str, torch.Tensor], cls_weight: float = 1.0,
+                 loc_weight: float = 1.0) -> Dict[str, torch.Tensor]:
+    """Training losses of a model with a BAN head (NanoTrack) on one batch.
+
+    ``batch``: ``template [B, 3, 127, 127]``, ``search [B, 3, S, S]`` (raw 0..255 BGR) and the
+    :class:`~pysot.datasets.point_target.PointTarget` targets ``label_cls [B, H, W]`` in {1, 0, -1},
+    ``label_loc [B, 4, H, W]``. Classification: balanced cross-entropy over positive and negative
+    points; regression: linear IoU loss over the positive points.
+    """
+    z_f, _ = model._features(batch["template"])
+    x_f, _ = model._features(batch["search"])
+    cls, loc = model.head(z_f, x_f)
+    label_cls = batch["label_cls"]
+    if tuple(cls.shape[-2:]) != tuple(label_cls.shape[-2:]):
+        raise ValueError(f"the head's score map is {tuple(cls.shape[-2:])} but the training labels are "
+                         f"{tuple(label_cls.shape[-2:])}: set TRAIN.OUTPUT_SIZE to {cls.shape[-1]}")
+    out: Dict[str, torch.Tensor] = {"cls_loss": select_cross_entropy_loss(log_softmax_cls(cls), label_cls)}
+    positive = label_cls.reshape(-1) == 1
+    pred = loc.permute(0, 2, 3, 1).reshape(-1, 4)[positive]
+    target = batch["label_loc"].permute(0, 2, 3, 1).reshape(-1, 4)[positive]
+    out["loc_loss"] = linear_iou_loss(pred, target)
+    out["total_loss"] = cls_weight * out["cls_loss"] + loc_weight * out["loc_loss"]
     return out

@@ -1,7 +1,8 @@
 """The Siamese tracking network: backbone -> (neck) -> heads, and its config builder.
 
 Attribute names (``backbone``, ``neck``, ``rpn_head``, ``mask_head``,
-``refine_head``) are those of PySOT, so its checkpoints load unchanged.
+``refine_head``) are those of PySOT, and NanoTrack's anchor-free head is
+``ban_head`` as in its release, so both families' checkpoints load unchanged.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ __all__ = ["ModelBuilder", "build_model"]
 
 
 class ModelBuilder(nn.Module):
-    """Backbone, optional neck, RPN (or SiamFC) head, optional SiamMask heads.
+    """Backbone, optional neck, RPN (or SiamFC) head or BAN head, optional SiamMask heads.
 
     Inference protocol (what the trackers call):
 
@@ -32,7 +33,8 @@ class ModelBuilder(nn.Module):
     * ``track(x)``: ``x`` ``[B, 3, S, S]`` -> ``{"cls": [B, 2A, H, W]``
       (SiamFC: ``[B, 1, 17, 17]``), ``"loc": [B, 4A, H, W]`` or ``None``,
       ``"mask": [B, 63*63, H, W]`` or ``None}``. Row ``b`` of ``x`` is matched
-      with template ``b``.
+      with template ``b``. With a BAN head (NanoTrack) ``cls`` is ``[B, 2, S, S]``
+      and ``loc`` ``[B, 4, S, S]``: per point, distances to the box's four sides.
     * ``mask_refine(pos)`` (SiamMask only): refined mask logits ``[B, 127*127]``
       for the cell ``pos = (row, col)`` of the last ``track`` output.
 
@@ -44,20 +46,26 @@ class ModelBuilder(nn.Module):
     def __init__(
         self,
         backbone: nn.Module,
-        rpn_head: nn.Module,
+        rpn_head: Optional[nn.Module] = None,
         neck: Optional[nn.Module] = None,
         mask_head: Optional[nn.Module] = None,
         refine_head: Optional[nn.Module] = None,
+        ban_head: Optional[nn.Module] = None,
     ) -> None:
         super().__init__()
         if refine_head is not None and mask_head is None:
             raise ValueError("a refine head needs a mask head (REFINE.REFINE requires MASK.MASK)")
-        for role, head in (("rpn_head", rpn_head), ("mask_head", mask_head)):
+        if (rpn_head is None) == (ban_head is None):
+            raise ValueError("the model needs exactly one of an RPN head (RPN) and a BAN head (BAN.BAN)")
+        for role, head in (("rpn_head", rpn_head), ("ban_head", ban_head), ("mask_head", mask_head)):
             _check_head_protocol(role, head)
         self.backbone = backbone
         if neck is not None:
             self.neck = neck
-        self.rpn_head = rpn_head
+        if rpn_head is not None:
+            self.rpn_head = rpn_head
+        else:
+            self.ban_head = ban_head
         if mask_head is not None:
             self.mask_head = mask_head
         if refine_head is not None:
@@ -69,6 +77,15 @@ class ModelBuilder(nn.Module):
     @property
     def has_mask(self) -> bool:
         return "mask_head" in self._modules
+
+    @property
+    def head(self) -> nn.Module:
+        """The matching head: ``rpn_head`` (anchors, SiamFC) or ``ban_head`` (points)."""
+        return self._modules["ban_head"] if "ban_head" in self._modules else self._modules["rpn_head"]
+
+    @property
+    def is_point_based(self) -> bool:
+        return "ban_head" in self._modules
 
     def _features(self, images: torch.Tensor) -> Tuple[Any, Sequence[torch.Tensor]]:
         """(head features, low-level backbone features kept for mask refinement)."""
@@ -85,7 +102,7 @@ class ModelBuilder(nn.Module):
     def template(self, z: torch.Tensor) -> None:
         """Cache the template branch for ``z`` ``[B, 3, 127, 127]`` (raw 0..255 BGR)."""
         z_f, _ = self._features(z)
-        state = {"rpn": self.rpn_head.prepare_template(z_f)}
+        state = {"rpn": self.head.prepare_template(z_f)}
         if self.has_mask:
             state["mask"] = self.mask_head.prepare_template(z_f)
         self._template_state = state
@@ -97,7 +114,7 @@ class ModelBuilder(nn.Module):
         if self._template_state is None:
             raise RuntimeError("ModelBuilder.track called before template(z)")
         x_f, low_level = self._features(x)
-        cls, loc = self.rpn_head.match(self._template_state["rpn"], x_f)
+        cls, loc = self.head.match(self._template_state["rpn"], x_f)
         mask = None
         if self.has_mask:
             mask, corr_feature = self.mask_head.match(self._template_state["mask"], x_f)
@@ -118,25 +135,31 @@ class ModelBuilder(nn.Module):
                 mask_weight: float = 1.0) -> Dict[str, torch.Tensor]:
         """Training losses ``{"cls_loss", "loc_loss", ["mask_loss"], "total_loss"}`` of one batch.
 
-        See :func:`pysot.models.loss.siamese_losses` for the batch keys and shapes.
+        See :func:`pysot.models.loss.siamese_losses` (:func:`~pysot.models.loss.point_losses` for a
+        BAN head) for the batch keys and shapes.
         """
-        from pysot.models.loss import siamese_losses
+        from pysot.models.loss import point_losses, siamese_losses
 
+        if self.is_point_based:
+            return point_losses(self, batch, cls_weight, loc_weight)
         return siamese_losses(self, batch, cls_weight, loc_weight, mask_weight)
 
     # ------------------------------------------------------------------ config
     @classmethod
     def from_config(cls, cfg: CN) -> "ModelBuilder":
-        """Map ``BACKBONE``/``ADJUST``/``RPN``/``MASK``/``REFINE`` of ``cfg`` onto the registries."""
+        """Map ``BACKBONE``/``ADJUST``/``RPN`` or ``BAN``/``MASK``/``REFINE`` of ``cfg`` onto the registries."""
         source = str(cfg.get("CONFIG_FILE", "") or "")
         anchor_num = len(cfg.ANCHOR.RATIOS) * len(cfg.ANCHOR.SCALES)
         backbone = _build(BACKBONES, cfg.BACKBONE, "BACKBONE", source)
         neck = _build(NECKS, cfg.ADJUST, "ADJUST", source) if cfg.ADJUST.ADJUST else None
-        rpn_head = _build(HEADS, cfg.RPN, "RPN", source, anchor_num=anchor_num)
+        # A BAN head (NanoTrack, anchor-free) replaces the RPN head; the RPN section is then unused.
+        ban_head = _build(HEADS, cfg.BAN, "BAN", source) if cfg.BAN.BAN else None
+        rpn_head = None if ban_head is not None else _build(HEADS, cfg.RPN, "RPN", source, anchor_num=anchor_num)
         mask_head = _build(MASK_HEADS, cfg.MASK, "MASK", source) if cfg.MASK.MASK else None
         refine_head = _build(REFINE_HEADS, cfg.REFINE, "REFINE", source) if cfg.REFINE.REFINE else None
         try:
-            return cls(backbone=backbone, rpn_head=rpn_head, neck=neck, mask_head=mask_head, refine_head=refine_head)
+            return cls(backbone=backbone, rpn_head=rpn_head, neck=neck, mask_head=mask_head, refine_head=refine_head,
+                       ban_head=ban_head)
         except ValueError as e:
             raise ConfigError(f"{source or 'config'}: {e}") from None
 

@@ -14,13 +14,14 @@ from pysot.core.registry import TRACKERS
 from pysot.tracker.base_tracker import BaseTracker
 from pysot.tracker.dasiamrpn_tracker import DaSiamRPNTracker
 from pysot.tracker.multi_tracker import MultiTracker
+from pysot.tracker.nano_tracker import NanoTracker
 from pysot.tracker.siamfc_tracker import SiamFCTracker
 from pysot.tracker.siammask_tracker import SiamMaskTracker
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
 
 __all__ = ["build_tracker", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
-           "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker"]
+           "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
 
 
 def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> BaseTracker:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from pysot.models.fast.fuse import _ACTIVATIONS, FusedConv2d
+from pysot.models.fast.fuse import _ACTIVATIONS, _MONOTONE, FusedConv2d
 
 
 # ---------------------------------------------------------------------- tracing
@@ -88,7 +88,7 @@ def fold_and_fuse(model: nn.Module, run: Callable[[nn.Module], Any],
         model: an eval-mode model; it is modified.
         run: ``run(model)`` performs a representative inference (every module on
             the inference path must be called at least once).
-        fuse_activations: also turn ReLU / ReLU6 modules into convolution post-ops.
+        fuse_activations: also turn ReLU / ReLU6 / Hardswish modules into convolution post-ops.
     Returns:
         counts ``{"convs", "folded_bn", "fused_act"}`` and what ``run`` returned on the
         unmodified model (a reference for checking the result).
@@ -119,7 +119,7 @@ def fold_and_fuse(model: nn.Module, run: Callable[[nn.Module], Any],
     if fuse_activations:
         for act in [m for m in model.modules() if type(m) in _ACTIVATIONS]:
             source = trace.single_producer(act)
-            if source is not None and type(source) is nn.MaxPool2d:
+            if source is not None and type(source) is nn.MaxPool2d and _ACTIVATIONS[type(act)] in _MONOTONE:
                 # max(relu(a), relu(b)) == relu(max(a, b)): fusing before the pool is exact.
                 source = trace.single_producer(source)
             if source is None or id(source) not in conv_of:

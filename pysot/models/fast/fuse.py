@@ -12,9 +12,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # Activations a convolution can run as a post-op: name -> oneDNN (post-op, scalars).
-_POST_OPS = {"none": ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0])}
+_POST_OPS = {"none": ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0]),
+             "hardswish": ("hardswish", [])}
 # Activation modules fused by :func:`fold_and_fuse`, and the post-op each becomes.
-_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
+_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "hardswish"}
+# Monotone ones commute with a max-pool, so they may also be fused across one.
+_MONOTONE = {"relu", "relu6"}
 
 
 def _mkldnn_pointwise_available() -> bool:
@@ -92,4 +95,6 @@ class FusedConv2d(nn.Module):
             return F.relu(y)
         if self.activation == "relu6":
             return F.hardtanh(y, 0.0, 6.0)
+        if self.activation == "hardswish":
+            return F.hardswish(y)
         return y

@@ -1,4 +1,4 @@
 """Necks (cfg.ADJUST.TYPE); importing this package registers them in NECKS."""
-from pysot.models.neck.adjust import AdjustAllLayer, AdjustLayer
+from pysot.models.neck.adjust import AdjustAllLayer, AdjustLayer, NanoAdjustLayer
 
-__all__ = ["AdjustLayer", "AdjustAllLayer"]
+__all__ = ["AdjustLayer", "AdjustAllLayer", "NanoAdjustLayer"]

@@ -74,3 +74,25 @@ class AdjustAllLayer(nn.Module):
         if len(features) != self.num_levels:
             raise ValueError(f"AdjustAllLayer expects {self.num_levels} feature levels, got {len(features)}")
         return [getattr(self, f"downsample{level}")(f) for level, f in enumerate(features, start=2)]
+
+
+@NECKS.register()
+class NanoAdjustLayer(nn.Module):
+    """NanoTrack's neck: a 1x1 conv + BN applied only when the channel counts differ.
+
+    The released NanoTrack models build it with ``in_channels == out_channels``
+    and never run it, so their features reach the head unchanged; the layer
+    exists so that their snapshots (which hold ``neck.downsample.*``) load
+    strictly. ``forward``: ``[B, in_channels, H, W]`` -> ``[B, out_channels, H, W]``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.downsample = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.downsample(x) if self.in_channels != self.out_channels else x
