@@ -154,7 +154,11 @@ class SiamRPNTracker(BaseTracker):
         """The search crop ``[1, 3, S, S]`` around the current centre, its side ``s_x`` in the image, ``scale_z``."""
         s_z = self._context_side(self.size)
         scale_z = self.exemplar_size / s_z
-        s_x = s_z * instance_size / self.exemplar_size
+        # Each original's own float expression, so that round(s_x) meets its halves exactly.
+        if self.legacy_rounding:  # the release: s_z + 2 * pad, with Python 2's integer (S - 127) / 2
+            s_x = s_z + 2 * (((instance_size - self.exemplar_size) // 2) / scale_z)
+        else:
+            s_x = s_z * (instance_size / self.exemplar_size)
         return self._crop(img, self.center_pos, instance_size, self._round(s_x)), s_x, scale_z
 
     def _proposals(self, outputs: Dict[str, torch.Tensor], x_crop: torch.Tensor, s_x: float, scale_z: float,
@@ -226,7 +230,7 @@ class SiamRPNTracker(BaseTracker):
 
     @torch.no_grad()
     def track(self, img: np.ndarray) -> Dict[str, object]:
-        """Track one frame: ``{"bbox": [x, y, w, h], "best_score": float}``."""
+        """Track one frame: ``{"bbox": [x, y, w, h], "raw_bbox": [x, y, w, h], "best_score": float}``."""
         img = self._next_frame(img)
         return self._finish(self._propose(img, self._instance_size()))
 
@@ -235,4 +239,9 @@ class SiamRPNTracker(BaseTracker):
         best, best_score = self._select(props)
         self._update(props, best, best_score)
         self._last = (props, best)
-        return {"bbox": self._report_box(self.center_pos, self.size), "best_score": best_score}
+        center, size = self._reported_state()
+        return {**self._report(center, size), "best_score": best_score}
+
+    def _reported_state(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The centre and size the box is reported from (the state itself, already clipped)."""
+        return self.center_pos, self.size
