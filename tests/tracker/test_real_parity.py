@@ -43,20 +43,60 @@ def _check(tracker, frames, ref, where):
         assert score_err <= SCORE_TOL, f"{where} frame {i}: score {out['best_score']} vs {ref['scores'][i]}"
 
 
+DASIAMRPN_WEIGHTS = {"dasiamrpn_vot": "dasiamrpn_vot", "dasiamrpn_big": "dasiamrpn_big",
+                     "dasiamrpn_otb": "dasiamrpn_vot"}  # SiamRPNotb: SiamRPNvot's layout
+
+
 def _dasiamrpn_tracker(experiment):
     from pysot.tracker import build_tracker
 
     # The box is compared raw; the displayed one stays clipped.
-    cfg, model, _ = dasiamrpn_cfg_and_model(experiment, ["TRACK.CLIP_BOX_TO_IMAGE", "True"])
+    cfg, model, _ = dasiamrpn_cfg_and_model(experiment, ["TRACK.CLIP_BOX_TO_IMAGE", "True"],
+                                            weights=DASIAMRPN_WEIGHTS[experiment])
     return build_tracker(cfg, model)
 
 
-def test_dasiamrpn_book_first_frames():
-    """The search crop sticks out of the top of ``book`` from frame 1 on: the release rounds the
-    window origin half away from zero (Python 2), PySOT half up."""
-    ref = _load_reference(os.path.join(REAL_PARITY, "dasiamrpn_vot__book_first4.npz"))
-    frames = _clip_frames(os.path.join(REAL_PARITY, "clips", "book_first4"))
-    _check(_dasiamrpn_tracker("dasiamrpn_vot"), frames, ref, "dasiamrpn_vot book")
+def _clip_folder(clip):
+    own = os.path.join(REAL_PARITY, "clips", clip)
+    return own if os.path.isdir(own) else os.path.join(REPO, "tests", "data", "sequences", clip)
+
+
+def _references(prefix):
+    return sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(REAL_PARITY, prefix + "*__*.npz")))
+
+
+# Run by default (reference name -> frames to compare, None = all): the top-border book start,
+# BIG with its centre held at the left border (x = 0 from frame 5: the window origin is a
+# negative half there), BIG's 287-px search for a small target, the OTB network at the top border.
+# All references, every frame: the slow test below.
+QUICK = {"dasiamrpn_vot__book_first4": None, "dasiamrpn_big__book_left": 8, "dasiamrpn_big__ball1": 3,
+         "dasiamrpn_otb__book_top": 6}
+
+
+def _run_dasiamrpn_reference(name, limit=None):
+    experiment, _ = name.split("__")
+    ref = _load_reference(os.path.join(REAL_PARITY, name + ".npz"))
+    if limit is not None:
+        ref = dict(ref, boxes=ref["boxes"][:limit], scores=ref["scores"][:limit])
+    tracker = _dasiamrpn_tracker(experiment)
+    frames = _clip_frames(_clip_folder(str(ref["clip"])))[: len(ref["boxes"])]
+    _check(tracker, frames, ref, name)
+    if "instance_size" in ref:
+        assert tracker.instance_size == int(ref["instance_size"])
+
+
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_dasiamrpn_release_on_real_clips(name):
+    _run_dasiamrpn_reference(name, QUICK[name])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _references("dasiamrpn"))
+def test_dasiamrpn_release_on_real_clips_every_frame(name):
+    """SiamRPNvot/BIG/otb and the release tracker on panned real clips: the target crosses the left,
+    top and bottom-right borders, leaves the view, is tiny (size clamped at 10 px), or small enough
+    for BIG's 287-px search (about 3 min in all on 2 cores)."""
+    _run_dasiamrpn_reference(name)
 
 
 @pytest.mark.slow
