@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-from tracker_helpers import REPO, dasiamrpn_cfg_and_model
+from tracker_helpers import REPO, dasiamrpn_cfg_and_model, fixture_cfg_and_model
 
 BOX_TOL = 0.05
 SCORE_TOL = 1e-4
@@ -35,12 +35,15 @@ def _clip_frames(folder):
 def _check(tracker, frames, ref, where):
     """Init on frame 0 with ``ref["init"]``, then every frame against ``ref["boxes"]``/``ref["scores"]``."""
     tracker.init(frames[0], ref["init"])
+    outputs = []
     for i in range(1, len(ref["boxes"])):
         out = tracker.track(frames[i])
         err = np.abs(np.asarray(out["raw_bbox"]) - ref["boxes"][i]).max()
         assert err <= BOX_TOL, f"{where} frame {i}: raw box {out['raw_bbox']} vs {ref['boxes'][i]} (err {err:.4f})"
         score_err = abs(out["best_score"] - ref["scores"][i])
         assert score_err <= SCORE_TOL, f"{where} frame {i}: score {out['best_score']} vs {ref['scores'][i]}"
+        outputs.append(out)
+    return outputs
 
 
 DASIAMRPN_WEIGHTS = {"dasiamrpn_vot": "dasiamrpn_vot", "dasiamrpn_big": "dasiamrpn_big",
@@ -107,3 +110,35 @@ def test_dasiamrpn_book_whole_sequence():
     if not (os.path.isfile(path) and os.path.isdir(folder)):
         pytest.skip("../shared/parity/real or ../shared/data/sequences/VOT/book is not present")
     _check(_dasiamrpn_tracker("dasiamrpn_vot"), _clip_frames(folder), _load_reference(path), "dasiamrpn_vot book")
+
+
+# ---------------------------------------------------------------- original PySOT experiments
+def _run_pysot_reference(name, limit=None):
+    from pysot.tracker import build_tracker
+
+    fixture, _ = name.split("__")
+    ref = _load_reference(os.path.join(REAL_PARITY, name + ".npz"))
+    if limit is not None:
+        ref = {k: (v[:limit] if k in ("boxes", "scores", "lost") else v) for k, v in ref.items()}
+    cfg, model, _ = fixture_cfg_and_model(fixture, ["TRACK.CLIP_BOX_TO_IMAGE", "True"])
+    tracker = build_tracker(cfg, model)
+    frames = _clip_frames(_clip_folder(str(ref["clip"])))[: len(ref["boxes"])]
+    outputs = _check(tracker, frames, ref, name)
+    if "lost" in ref and hasattr(tracker, "longterm_state"):
+        assert [o["lost"] for o in outputs] == [bool(v) for v in ref["lost"][1:]]
+
+
+PYSOT_QUICK = {"siamrpn_alex_dwxcorr__book_left": None, "siamrpn_alex_dwxcorr__book_tiny": None}
+
+
+@pytest.mark.parametrize("name", sorted(PYSOT_QUICK))
+def test_pysot_on_real_clips(name):
+    _run_pysot_reference(name, PYSOT_QUICK[name])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _references("siam"))
+def test_pysot_on_real_clips_every_frame(name):
+    """The original PySOT's trackers (SiamRPN AlexNet/ResNet-50/MobileNetV2, OTB, long-term,
+    SiamMask) on the panned clips, every frame."""
+    _run_pysot_reference(name)
