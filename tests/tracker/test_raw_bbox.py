@@ -68,6 +68,8 @@ def test_multi_tracker_results_carry_raw_bbox():
 def test_long_term_state_is_not_clipped_but_its_report_is():
     """PySOT's long-term tracker keeps the centre where the target went (here left of the image)
     and reports the box of the clipped state; the short-term tracker clips its state."""
+    lt = SiamRPNLTTracker(_rpn(), clip_box_to_image=False)
+    st = SiamRPNTracker(_rpn(), clip_box_to_image=False)
     reports = {}
     for tracker in (lt, st):
         tracker.init(_frame(), INIT)
