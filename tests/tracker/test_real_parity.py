@@ -8,6 +8,7 @@ The raw box (``state["raw_bbox"]``) must match within 0.05 px, the score within 
 from __future__ import annotations
 
 import glob
+import json
 import os
 
 import numpy as np
@@ -120,7 +121,8 @@ def _run_pysot_reference(name, limit=None):
     ref = _load_reference(os.path.join(REAL_PARITY, name + ".npz"))
     if limit is not None:
         ref = {k: (v[:limit] if k in ("boxes", "scores", "lost") else v) for k, v in ref.items()}
-    cfg, model, _ = fixture_cfg_and_model(fixture, ["TRACK.CLIP_BOX_TO_IMAGE", "True"])
+    opts = json.loads(str(ref["opts"])) if "opts" in ref else []  # the overrides the original ran with
+    cfg, model, _ = fixture_cfg_and_model(fixture, ["TRACK.CLIP_BOX_TO_IMAGE", "True"] + opts)
     tracker = build_tracker(cfg, model)
     frames = _clip_frames(_clip_folder(str(ref["clip"])))[: len(ref["boxes"])]
     outputs = _check(tracker, frames, ref, name)
