@@ -152,7 +152,9 @@ class SiamRPNTracker(BaseTracker):
 
     def _search_crop(self, img: np.ndarray, instance_size: int) -> Tuple[torch.Tensor, float, float]:
         """The search crop ``[1, 3, S, S]`` around the current centre, its side ``s_x`` in the image, ``scale_z``."""
-        s_z = self._context_side(self.size)
+        # NumPy scalars, as in the originals: a float64 scalar keeps the float32 box arithmetic it
+        # meets in float64 (a Python float would leave it in float32).
+        s_z = np.float64(self._context_side(self.size))
         scale_z = self.exemplar_size / s_z
         # Each original's own float expression, so that round(s_x) meets its halves exactly.
         if self.legacy_rounding:  # the release: s_z + 2 * pad, with Python 2's integer (S - 127) / 2
@@ -178,7 +180,7 @@ class SiamRPNTracker(BaseTracker):
         target_w, target_h = self.size * scale_z
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # degenerate boxes -> NaN, dropped later
             # The scale penalty compares context sides with a fixed 0.5 context, whatever CONTEXT_AMOUNT is.
-            s_c = _change(context_size(boxes[2], boxes[3], 0.5) / context_size(target_w, target_h, 0.5))
+            s_c = _change(context_size(boxes[2], boxes[3], 0.5) / np.float64(context_size(target_w, target_h, 0.5)))
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
             penalty = np.exp(-(r_c * s_c - 1) * self.penalty_k)
         return Proposals(score, boxes, penalty, scale_z, float(s_x), score_size, instance_size, outputs, x_crop)
