@@ -15,7 +15,9 @@ Tracker contract (all trackers of :mod:`pysot.tracker`)
   centre ``(x + (w - 1) / 2, y + (h - 1) / 2)`` and the size ``(w, h)``, as in PySOT.
 * ``init`` raises ``ValueError`` (naming the box and the image size) for a box
   with a non-finite value, ``w <= 0`` or ``h <= 0``, or no overlap with the image.
-* ``track`` returns at least ``{"bbox": [x, y, w, h], "best_score": float}``.
+* ``track`` returns at least ``{"bbox": [x, y, w, h], "raw_bbox": [x, y, w, h], "best_score": float}``.
+  ``raw_bbox`` is the box the original implementation reported, never clipped to the
+  image (result files that must match the original's carry it).
   The reported box and ``best_score`` are always finite, even when the model
   outputs NaN/inf (such a score counts as no evidence for the target). With ``clip_box_to_image`` (the default)
   it is also intersected with the image, so it never leaves the frame; the
@@ -34,18 +36,13 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 import torch
 
-from pysot.utils.crop import get_subwindow
+from pysot.utils.crop import get_subwindow, round_half_away  # noqa: F401  (round_half_away: re-exported)
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
 
 logger = get_logger("pysot.tracker")
 
 MIN_TARGET_SIZE = 10.0  # the original trackers never let the size drop below 10 px
-
-
-def round_half_away(x: float) -> int:
-    """Python 2's ``round``: halves go away from zero (``round(2.5) == 3``, ``round(-2.5) == -3``)."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
 def prepare_frame(img: np.ndarray, where: str = "frame") -> np.ndarray:
@@ -134,6 +131,9 @@ class BaseTracker:
     State: ``center_pos`` (``[cx, cy]``) and ``size`` (``[w, h]``) in image pixels.
     """
 
+    # Python-2 rounding of the crop window (the DaSiamRPN release); trackers that offer it set it per instance.
+    legacy_rounding = False
+
     def __init__(self, model: torch.nn.Module, clip_box_to_image: bool = True) -> None:
         self.model = model
         self.model.eval()
@@ -176,17 +176,16 @@ class BaseTracker:
             self.center_pos, self.size = clip_state(self.center_pos, self.size, self.image_shape)
         return img
 
-    def _raw_box(self, center: np.ndarray, size: np.ndarray) -> list:
-        """``[cx - w/2, cy - h/2, w, h]``: PySOT's output form, never clipped to the image
-        (``state["raw_bbox"]``, what benchmark result files hold)."""
-        return [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+    def _report(self, center: np.ndarray, size: np.ndarray) -> Dict[str, list]:
+        """The two boxes every tracker returns for the state ``center``/``size``.
 
-    def _report_box(self, center: np.ndarray, size: np.ndarray) -> list:
-        """:meth:`_raw_box`, clipped to the image when ``clip_box_to_image`` (``state["bbox"]``)."""
-        box = self._raw_box(center, size)
-        if self.clip_box_to_image:
-            box = clip_box_xywh(box, self.image_shape)
-        return box
+        ``raw_bbox``: ``[cx - w/2, cy - h/2, w, h]``, PySOT's and the DaSiamRPN release's
+        output form, never clipped (what the original ``test.py`` wrote to its result files).
+        ``bbox``: the same box, intersected with the image when ``clip_box_to_image`` is on.
+        """
+        raw = [float(center[0] - size[0] / 2), float(center[1] - size[1] / 2), float(size[0]), float(size[1])]
+        shown = clip_box_xywh(raw, self.image_shape) if self.clip_box_to_image else list(raw)
+        return {"bbox": shown, "raw_bbox": raw}
 
     # ---------------------------------------------------------------- model I/O
     @property
@@ -195,7 +194,8 @@ class BaseTracker:
 
     def _crop(self, img: np.ndarray, center: np.ndarray, model_size: int, original_size: float) -> torch.Tensor:
         """``[1, 3, model_size, model_size]`` float32 crop (mean-colour padding) on the model's device."""
-        patch = get_subwindow(img, center, model_size, original_size, self.channel_average)
+        patch = get_subwindow(img, center, model_size, original_size, self.channel_average,
+                              half_away=self.legacy_rounding)
         return torch.from_numpy(patch).to(self.device)
 
     def init(self, img: np.ndarray, bbox: Sequence[float]) -> None:  # pragma: no cover - interface

@@ -94,7 +94,7 @@ class SiamFCTracker(BaseTracker):
 
     @torch.no_grad()
     def track(self, img: np.ndarray) -> Dict[str, object]:
-        """``{"bbox": [x, y, w, h], "best_score": float, "scale": chosen scale factor}``."""
+        """``{"bbox", "raw_bbox": [x, y, w, h], "best_score": float, "scale": chosen scale factor}``."""
         img = self._next_frame(img)
         s_x = context_size(self.size[0], self.size[1], self.context_amount) * self.instance_size / self.exemplar_size
         crops = [self._crop(img, self.center_pos, self.instance_size, max(1, int(round(s_x * f))))
@@ -116,6 +116,5 @@ class SiamFCTracker(BaseTracker):
         scale = (1 - self.scale_lr) + self.scale_lr * self.scale_factors[best_scale]
         self.center_pos, self.size = clip_state(self.center_pos + disp_image, self.size * scale, self.image_shape)
         best_score = float(1.0 / (1.0 + np.exp(-np.clip(raw[row, col], -50, 50))))
-        return {"bbox": self._report_box(self.center_pos, self.size),
-                "raw_bbox": self._raw_box(self.center_pos, self.size), "best_score": best_score,
+        return {**self._report(self.center_pos, self.size), "best_score": best_score,
                 "scale": float(self.scale_factors[best_scale])}

@@ -89,6 +89,7 @@ class SiamMaskTracker(SiamRPNTracker):
             contour = contours[int(np.argmax(areas))]
             corners = cv2.boxPoints(cv2.minAreaRect(contour.reshape(-1, 2)))
         else:
-            x, y, w, h = self._report_box(self.center_pos, self.size)
+            # The original falls back to the state's box as it is, unclipped.
+            x, y, w, h = self._report(self.center_pos, self.size)["raw_bbox"]
             corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
         return [float(v) for v in np.asarray(corners).flatten()]

@@ -6,7 +6,8 @@ best score falls below ``confidence_low``; the search crop grows to
 last position), the cosine window is almost switched off (influence 0.001) so a
 far-away re-appearance can win, and the state is only moved by a proposal
 scoring at least ``confidence_low``. The tracker returns to *tracking* once a
-score exceeds ``confidence_high``.
+score exceeds ``confidence_high``. As in the original, the state itself is not
+clipped to the image; the reported box comes from the clipped state.
 """
 from __future__ import annotations
 
@@ -64,12 +65,15 @@ class SiamRPNLTTracker(SiamRPNTracker):
         return LOST_WINDOW_INFLUENCE if self.longterm_state else self.window_influence
 
     def _update(self, props: Proposals, best: int, best_score: float) -> None:
+        # Unlike the short-term tracker, the original keeps the unclipped centre and size as its
+        # state and clips only the box it reports: a target leaving the frame is searched where it
+        # went, not at the border.
         if best_score >= self.confidence_low:
-            center, size = self._moved_state(props, best)
-        else:
-            center, size = self.center_pos, self.size
-        self.center_pos, self.size = clip_state(center, size, self.image_shape)
+            self.center_pos, self.size = self._moved_state(props, best)
         self.update_lost_state(best_score)
+
+    def _reported_state(self):
+        return clip_state(self.center_pos, self.size, self.image_shape)
 
     def update_lost_state(self, best_score: float) -> None:
         """Hysteresis: lost below ``confidence_low``, found again above ``confidence_high``."""

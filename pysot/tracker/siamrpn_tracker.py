@@ -152,9 +152,15 @@ class SiamRPNTracker(BaseTracker):
 
     def _search_crop(self, img: np.ndarray, instance_size: int) -> Tuple[torch.Tensor, float, float]:
         """The search crop ``[1, 3, S, S]`` around the current centre, its side ``s_x`` in the image, ``scale_z``."""
-        s_z = self._context_side(self.size)
+        # NumPy scalars, as in the originals: a float64 scalar keeps the float32 box arithmetic it
+        # meets in float64 (a Python float would leave it in float32).
+        s_z = np.float64(self._context_side(self.size))
         scale_z = self.exemplar_size / s_z
-        s_x = s_z * instance_size / self.exemplar_size
+        # Each original's own float expression, so that round(s_x) meets its halves exactly.
+        if self.legacy_rounding:  # the release: s_z + 2 * pad, with Python 2's integer (S - 127) / 2
+            s_x = s_z + 2 * (((instance_size - self.exemplar_size) // 2) / scale_z)
+        else:
+            s_x = s_z * (instance_size / self.exemplar_size)
         return self._crop(img, self.center_pos, instance_size, self._round(s_x)), s_x, scale_z
 
     def _proposals(self, outputs: Dict[str, torch.Tensor], x_crop: torch.Tensor, s_x: float, scale_z: float,
@@ -174,7 +180,7 @@ class SiamRPNTracker(BaseTracker):
         target_w, target_h = self.size * scale_z
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # degenerate boxes -> NaN, dropped later
             # The scale penalty compares context sides with a fixed 0.5 context, whatever CONTEXT_AMOUNT is.
-            s_c = _change(context_size(boxes[2], boxes[3], 0.5) / context_size(target_w, target_h, 0.5))
+            s_c = _change(context_size(boxes[2], boxes[3], 0.5) / np.float64(context_size(target_w, target_h, 0.5)))
             r_c = _change((self.size[0] / self.size[1]) / (boxes[2] / boxes[3]))
             penalty = np.exp(-(r_c * s_c - 1) * self.penalty_k)
         return Proposals(score, boxes, penalty, scale_z, float(s_x), score_size, instance_size, outputs, x_crop)
@@ -226,7 +232,7 @@ class SiamRPNTracker(BaseTracker):
 
     @torch.no_grad()
     def track(self, img: np.ndarray) -> Dict[str, object]:
-        """Track one frame: ``{"bbox": [x, y, w, h], "best_score": float}``."""
+        """Track one frame: ``{"bbox": [x, y, w, h], "raw_bbox": [x, y, w, h], "best_score": float}``."""
         img = self._next_frame(img)
         return self._finish(self._propose(img, self._instance_size()))
 
@@ -235,5 +241,9 @@ class SiamRPNTracker(BaseTracker):
         best, best_score = self._select(props)
         self._update(props, best, best_score)
         self._last = (props, best)
-        return {"bbox": self._report_box(self.center_pos, self.size),
-                "raw_bbox": self._raw_box(self.center_pos, self.size), "best_score": best_score}
+        center, size = self._reported_state()
+        return {**self._report(center, size), "best_score": best_score}
+
+    def _reported_state(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The centre and size the box is reported from (the state itself, already clipped)."""
+        return self.center_pos, self.size

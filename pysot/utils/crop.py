@@ -8,8 +8,23 @@ from __future__ import annotations
 
 from typing import Sequence, Tuple
 
+import math
+
 import cv2
 import numpy as np
+
+
+def round_half_away(x: float) -> int:
+    """Python 2's ``round``: the nearest integer, halves away from zero (``-2.5 -> -3``).
+
+    Exact for every double: the fraction ``|x| - floor(|x|)`` is computed without
+    rounding, so ``0.49999999999999994`` goes to 0 (``floor(x + 0.5)`` would give 1).
+    """
+    magnitude = abs(float(x))
+    whole = math.floor(magnitude)
+    if magnitude - whole >= 0.5:
+        whole += 1
+    return int(math.copysign(whole, x)) if whole else 0
 
 
 def context_size(w, h, context_amount: float = 0.5):
@@ -23,27 +38,35 @@ def context_size(w, h, context_amount: float = 0.5):
 
 
 def get_subwindow(im: np.ndarray, pos: Sequence[float], model_sz: int, original_sz: float,
-                  avg_chans: np.ndarray) -> np.ndarray:
+                  avg_chans: np.ndarray, half_away: bool = False) -> np.ndarray:
     """Crop a square of side ``original_sz`` centred on ``pos`` and resize it to ``model_sz``.
 
     Parts outside the image are filled with ``avg_chans`` (the image's mean
     colour), as the SiamFC family was trained. Returns a float32 tensor-ready
     array ``[1, 3, model_sz, model_sz]`` (raw 0..255 BGR, CHW).
 
-    The integer window is ``floor(pos - (original_sz + 1) / 2 + 0.5)`` onwards,
-    exactly as the published trackers crop, so checkpoints see the same pixels.
+    The integer window starts at ``pos - (original_sz + 1) / 2`` rounded to the
+    nearest integer, exactly as the published trackers crop, so checkpoints see the
+    same pixels. PySOT rounds halves up (``floor(v + 0.5)``); the DaSiamRPN release,
+    written for Python 2, rounds them away from zero (``half_away=True``). The two
+    differ on negative halves, i.e. when the window sticks out of the top or left
+    of the image by a whole number of pixels plus one half.
     """
-    return _hwc_to_nchw(get_subwindow_hwc(im, pos, model_sz, original_sz, avg_chans))
+    return _hwc_to_nchw(get_subwindow_hwc(im, pos, model_sz, original_sz, avg_chans, half_away))
 
 
 def get_subwindow_hwc(im: np.ndarray, pos: Sequence[float], model_sz: int, original_sz: float,
-                      avg_chans: np.ndarray) -> np.ndarray:
+                      avg_chans: np.ndarray, half_away: bool = False) -> np.ndarray:
     """As :func:`get_subwindow`, returning the ``model_sz x model_sz x 3`` uint8 patch."""
     sz = original_sz
     im_h, im_w = im.shape[:2]
     c = (original_sz + 1) / 2
-    xmin = np.floor(pos[0] - c + 0.5)
-    ymin = np.floor(pos[1] - c + 0.5)
+    if half_away:
+        xmin = float(round_half_away(pos[0] - c))
+        ymin = float(round_half_away(pos[1] - c))
+    else:
+        xmin = np.floor(pos[0] - c + 0.5)
+        ymin = np.floor(pos[1] - c + 0.5)
     xmax = xmin + sz - 1
     ymax = ymin + sz - 1
     left = int(max(0.0, -xmin))

@@ -21,6 +21,10 @@ def _frame(h=240, w=320, seed=0):
 
 def test_round_half_away_is_python2_round():
     assert [round_half_away(v) for v in (2.5, 3.5, -2.5, 0.49, 1.5000001)] == [3, 4, -3, 0, 2]
+    # Python 2.7 rounds the exact binary value: the largest double below 0.5 goes to 0,
+    # where floor(x + 0.5) would round the sum up to 1.
+    below_half = np.nextafter(0.5, 0.0)
+    assert [round_half_away(v) for v in (below_half, -below_half, -83.5, -0.5, 0.0)] == [0, 0, -84, -1, 0]
 
 
 @pytest.mark.parametrize("box, match", [
@@ -134,3 +138,20 @@ def test_build_tracker_from_config_and_unknown_type():
     cfg.TRACK.TYPE = "NoSuchTracker"
     with pytest.raises(RegistryError, match="SiamRPNTracker"):
         build_tracker(cfg, ScriptedRPN(_center_peak()))
+
+
+def test_crop_window_rounding_at_the_top_left_border():
+    """``pos - (side + 1) / 2 = -3.5``: PySOT starts the window at -3 (half up), the DaSiamRPN
+    release at -4 (Python 2: half away from zero); inside the image both give the same pixels."""
+    from pysot.utils.crop import get_subwindow_hwc
+
+    im = np.arange(20 * 20 * 3, dtype=np.uint8).reshape(20, 20, 3)
+    avg = np.array([7.0, 7.0, 7.0])
+    side = 10  # c = 5.5
+    up = get_subwindow_hwc(im, [2.0, 2.0], side, side, avg)
+    away = get_subwindow_hwc(im, [2.0, 2.0], side, side, avg, half_away=True)
+    assert np.array_equal(up[3:, 3:], im[:7, :7]) and np.all(up[:3] == 7)
+    assert np.array_equal(away[4:, 4:], im[:6, :6]) and np.all(away[:4] == 7)
+    inside = [12.0, 12.0]  # 12 - 5.5 = 6.5: a positive half rounds up either way
+    assert np.array_equal(get_subwindow_hwc(im, inside, side, side, avg),
+                          get_subwindow_hwc(im, inside, side, side, avg, half_away=True))

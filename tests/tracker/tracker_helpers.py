@@ -39,13 +39,17 @@ def fixture_cfg_and_model(name: str, opts: Optional[list] = None) -> Tuple[objec
     return cfg, model, fx
 
 
-def dasiamrpn_cfg_and_model(name: str, opts: Optional[list] = None):
-    """(cfg, model, fixture) for a DaSiamRPN fixture: our experiment YAML + converted release weights."""
+def dasiamrpn_cfg_and_model(name: str, opts: Optional[list] = None, weights: Optional[str] = None):
+    """(cfg, model, fixture) for a DaSiamRPN fixture: our experiment YAML + converted release weights.
+
+    ``weights``: the fixture whose synthetic weights to load, when it is not ``name``
+    (SiamRPNotb has SiamRPNvot's layout and parameter names, and no fixture of its own).
+    """
     from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.utils.convert import convert_dasiamrpn
 
-    fx = load_fixture(name)
+    fx = load_fixture(weights or name)
     cfg = load_cfg(os.path.join(REPO, "experiments", name, "config.yaml"),
                    ["TRACK.CLIP_BOX_TO_IMAGE", "False"] + list(opts or []))
     cfg.CUDA = False
