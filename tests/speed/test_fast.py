@@ -5,7 +5,8 @@ import torch
 import torch.nn as nn
 
 from parity import PYSOT_FIXTURES, load_video, within
-from pysot.models.fast import FastModel, FusedConv2d, compare_outputs, fold_and_fuse, optimize_for_inference
+from pysot.models.fast import (FastModel, FusedConv2d, NonFiniteOutputError, compare_outputs, fold_and_fuse,
+                               optimize_for_inference)
 from tracker.tracker_helpers import dasiamrpn_cfg_and_model, fixture_cfg_and_model
 
 BOX_TOL = 0.05
@@ -187,6 +188,29 @@ def test_compare_outputs():
     assert compare_outputs(a, {"cls": torch.ones(1, 2, 3, 3)}) == 0.0
     assert compare_outputs(a, {"cls": torch.ones(1, 2, 3, 4)}) == float("inf")
     assert compare_outputs(a, {"cls": torch.full((1, 2, 3, 3), 1.5)}) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("side", ["reference", "candidate"])
+def test_compare_outputs_refuses_non_finite_outputs(bad, side):
+    """A NaN difference used to vanish in the maximum (0.0: a NaN network passed every parity check)."""
+    good = {"cls": torch.ones(1, 2, 3, 3), "loc": torch.ones(1, 4, 3, 3)}
+    broken = {"cls": good["cls"], "loc": good["loc"].clone()}
+    broken["loc"][0, 1, 2, 2] = bad
+    pair = (broken, good) if side == "reference" else (good, broken)
+    with pytest.raises(NonFiniteOutputError, match=f"output 'loc' of the {side} is not finite") as err:
+        compare_outputs(*pair)
+    assert err.value.output == "loc" and err.value.side == side
+    with pytest.raises(NonFiniteOutputError, match="'loc'"):  # NaN on both sides is no agreement either
+        compare_outputs(broken, broken)
+
+
+def test_fast_path_refuses_a_network_that_outputs_nan():
+    cfg, model, _ = fixture_cfg_and_model("siamrpn_alex_dwxcorr")
+    with torch.no_grad():
+        model.rpn_head.loc.head[3].bias[0] = float("nan")
+    with pytest.raises(RuntimeError, match="original model's output 'loc' .*NaN.* is not finite"):
+        optimize_for_inference(model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE)
 
 
 def test_runner_fast_switch_tracks_like_the_plain_model():
