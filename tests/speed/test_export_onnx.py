@@ -48,6 +48,7 @@ def test_up_channel_export_batched_and_folded(tmp_path):
         assert max(errors.values()) <= REL_TOL, (size, errors)
 
 
+@pytest.mark.slow
 def test_dynamic_and_static_search_sizes(tmp_path):
     import onnxruntime as ort
 

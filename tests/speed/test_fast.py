@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from markers import slow_if_heavy
 from parity import PYSOT_FIXTURES, load_video, within
 from pysot.models.fast import (FastModel, FusedConv2d, NonFiniteOutputError, compare_outputs, fold_and_fuse,
                                optimize_for_inference)
@@ -118,7 +119,7 @@ def test_original_model_untouched_and_bad_arguments():
             optimize_for_inference(model, "cuda")
 
 
-@pytest.mark.parametrize("name", PYSOT_FIXTURES)
+@pytest.mark.parametrize("name", slow_if_heavy(PYSOT_FIXTURES))
 def test_fast_model_fixture_outputs(name):
     cfg, model, fx = fixture_cfg_and_model(name)
     fast = optimize_for_inference(model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE)
@@ -151,15 +152,17 @@ def test_fast_tracker_parity_alexnet(channels_last):
     _check_tracker(*fixture_cfg_and_model("siamrpn_alex_dwxcorr"), channels_last=channels_last)
 
 
+@pytest.mark.slow
 def test_fast_tracker_parity_mobilenet():
     _check_tracker(*fixture_cfg_and_model("siamrpn_mobilev2_l234_dwxcorr"))
 
 
-@pytest.mark.parametrize("name", ["dasiamrpn_vot", "dasiamrpn_big"])
+@pytest.mark.parametrize("name", ["dasiamrpn_vot", pytest.param("dasiamrpn_big", marks=pytest.mark.slow)])
 def test_fast_tracker_parity_dasiamrpn(name):
     _check_tracker(*dasiamrpn_cfg_and_model(name))
 
 
+@pytest.mark.slow
 def test_fast_tracker_parity_long_term_first_frames():
     outputs = _check_tracker(*fixture_cfg_and_model("siamrpn_r50_l234_dwxcorr_lt"), limit=4)
     assert [o["lost"] for o in outputs] == [False, True, True]
