@@ -147,7 +147,7 @@ def _check_tracker(cfg, model, fx, limit=None, **fast_kwargs):
     return outputs
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("channels_last", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_fast_tracker_parity_alexnet(channels_last):
     _check_tracker(*fixture_cfg_and_model("siamrpn_alex_dwxcorr"), channels_last=channels_last)
 
