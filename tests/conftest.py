@@ -17,6 +17,18 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture
+def shared_dir():
+    """Path of ../shared (data, weights, parity); the test is skipped where it is absent.
+
+    A fixture, not ``from conftest import SHARED``: under ``tests/`` several files are
+    named conftest.py, and which one that import finds depends on what was collected.
+    """
+    if not os.path.isdir(SHARED):
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture
 def shared_data():
     """Path of ../shared/data; the test is skipped where it is absent."""
     if not os.path.isdir(SHARED_DATA):

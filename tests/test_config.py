@@ -157,3 +157,55 @@ def test_merge_from_file_follows_base_as_in_the_readme(tmp_path):
     assert cfg.dump() == expected.dump()
     with pytest.raises(ConfigError, match=r"bad.yaml: .*TRACK.PENALTY"):
         get_cfg().merge_from_file(_write(tmp_path, "TRACK:\n  PENALTY: 0.1\n"))
+
+
+@pytest.mark.parametrize("text, key, match", [
+    ("TRACK:\n  EXEMPLAR_SIZE: 0\n", "TRACK.EXEMPLAR_SIZE", r"0 is out of range \(must be > 0\)"),
+    ("ANCHOR:\n  STRIDE: 0\n", "ANCHOR.STRIDE", r"must be > 0"),
+    ("TRACK:\n  CONTEXT_AMOUNT: -0.5\n", "TRACK.CONTEXT_AMOUNT", r"must be >= 0"),
+    ("TRACK:\n  LR: -1\n", "TRACK.LR", r"must be in \[0, 1\]"),
+    ("TRACK:\n  WINDOW_INFLUENCE: 2\n", "TRACK.WINDOW_INFLUENCE", r"must be in \[0, 1\]"),
+    ("TRACK:\n  LR: .nan\n", "TRACK.LR", "not a finite number"),
+    ("TRAIN:\n  BASE_LR: .inf\n", "TRAIN.BASE_LR", "not a finite number"),
+    ("ANCHOR:\n  RATIOS: [0.5, -1]\n", "ANCHOR.RATIOS", "must be > 0"),
+    ("ANCHOR:\n  SCALES: []\n", "ANCHOR.SCALES", "at least one value"),
+    ("TRACK:\n  INSTANCE_SIZE: 100\n", "TRACK.INSTANCE_SIZE", "smaller than TRACK.EXEMPLAR_SIZE"),
+    ("BACKBONE:\n  KWARGS:\n    width_mult: .nan\n", "BACKBONE.KWARGS.width_mult", "not a finite number"),
+    ("TRACK:\n  TYPE: SiamRPNTrackr\n", "TRACK.TYPE", "no 'SiamRPNTrackr' in the trackers registry; registered: "),
+])
+def test_values_that_break_geometry_are_refused_at_load(tmp_path, text, key, match):
+    """These gave tracebacks deep in the tracker (stride 0, crop size 0, sqrt of a negative) or were
+    silently accepted (LR -1, WINDOW_INFLUENCE 2, LR .nan); now the load names file and key."""
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError, match=rf"^{path}: {key}\b.*{match}"):
+        load_cfg(path)
+
+
+def test_out_of_range_overrides_name_the_override(tmp_path):
+    tiny = os.path.join(EXPERIMENTS, "siamrpn_alex_tiny", "config.yaml")
+    with pytest.raises(ConfigError, match=r"^command-line override: TRACK.LR: -1.0 is out of range"):
+        load_cfg(tiny, ["TRACK.LR", "-1"])
+    with pytest.raises(ConfigError, match=r"^command-line override: TRACK.TYPE: no 'X'"):
+        load_cfg(tiny, ["TRACK.TYPE", "X"])
+    cfg = load_cfg(tiny)
+    with pytest.raises(ConfigError, match=r"^override: ANCHOR.STRIDE"):
+        cfg.merge_from_list(["ANCHOR.STRIDE", 0])
+    path = _write(tmp_path, "TRACK:\n  WINDOW_INFLUENCE: 1.5\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: TRACK.WINDOW_INFLUENCE"):
+        get_cfg().merge_from_file(path)
+    # The limits themselves are accepted.
+    load_cfg(tiny, ["TRACK.LR", "0", "TRACK.WINDOW_INFLUENCE", "1", "TRACK.CONTEXT_AMOUNT", "0"])
+
+
+def test_unreadable_yaml_names_the_file(tmp_path):
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes("TRACK:\n  TYPE: SiamRPNTracker  # r\xe9glage\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=rf"^{latin}: not UTF-8 text \(byte \d+: b'\\xe9'\)"):
+        load_cfg(str(latin))
+    for text in ("", "# only a comment\n"):
+        empty = _write(tmp_path, text)
+        with pytest.raises(ConfigError, match=rf"^{empty}: the config file is empty"):
+            load_cfg(empty)
+    child = _write(tmp_path, f"_BASE_: {latin}\n")
+    with pytest.raises(ConfigError, match=rf"^{child}: _BASE_: {latin}: not UTF-8"):
+        load_cfg(child)

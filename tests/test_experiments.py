@@ -5,6 +5,7 @@ import os
 import pytest
 import torch
 
+from markers import slow_if_heavy
 from pysot.config import load_cfg
 from pysot.models import build_model
 
@@ -12,7 +13,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(glob.glob(os.path.join(REPO, "experiments", "*", "config.yaml")))
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.basename(os.path.dirname(p)))
+@pytest.mark.parametrize("path", slow_if_heavy(CONFIGS))
 @torch.no_grad()
 def test_experiment_runs(path):
     torch.manual_seed(0)

@@ -127,7 +127,11 @@ def export(args: argparse.Namespace, logger) -> int:
     sizes = [search_size] if args.static_search else [search_size, search_size + 64]
     worst = 0.0
     for size in sizes:
-        errors = verify_onnx(model, exported, search_size=size)
+        try:
+            errors = verify_onnx(model, exported, search_size=size)
+        except ValueError as e:  # a non-finite output (named) or a shape that does not match
+            logger.error("verification at search %d failed: %s", size, e)
+            return 1
         worst = max(worst, *errors.values())
         print(f"onnxruntime vs PyTorch at search {size} (max relative error): "
               + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))

@@ -7,7 +7,8 @@
 
 Ctrl-C or SIGTERM stops after the current iteration and saves TRAIN.SNAPSHOT_DIR/latest.pth
 (exit code 130 / 143); --resume it to continue exactly. A mistake in the YAML, the data or a
-checkpoint is one error line naming the file or key (exit code 2).
+checkpoint is one error line naming the file or key (exit code 2); so is a checkpoint that cannot
+be written (disk full: exit code 1, the previous checkpoint kept).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import torch
 from pysot.apps.cli import add_config_arguments, parse_tool_args
 from pysot.config import ConfigError, load_cfg
 from pysot.datasets.dataset import DatasetError
-from pysot.training.trainer import train
+from pysot.training.trainer import CheckpointWriteError, train
 from pysot.utils.checkpoint import CheckpointError
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import CheckpointMismatchError
@@ -35,6 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--resume", default="", help="checkpoint to continue from (overrides TRAIN.RESUME)")
     p.add_argument("--device", default=None, choices=["cpu", "cuda"],
                    help="default: cuda when CUDA is enabled in the config and available, else cpu")
+    p.add_argument("--allow-schedule-change", action="store_true",
+                   help="--resume although TRAIN.BATCH_SIZE, the process count or the iterations per epoch "
+                        "differ from the checkpoint's (refused otherwise)")
     p.add_argument("--stop-after", type=int, default=None, metavar="N",
                    help="stop after N iterations in total, saving latest.pth (resume later)")
     p.add_argument("--local_rank", type=int, default=0, help=argparse.SUPPRESS)  # old torch.distributed.launch
@@ -54,7 +58,11 @@ def main(argv=None) -> int:
         device = args.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
         if device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda: no CUDA device is available")
-        train(cfg, device=device, resume=args.resume, stop_after=args.stop_after, exit_on_signal=True)
+        train(cfg, device=device, resume=args.resume, stop_after=args.stop_after, exit_on_signal=True,
+              allow_schedule_change=args.allow_schedule_change)
+    except CheckpointWriteError as e:  # disk full or not writable: not a usage error, but no traceback either
+        logger.error(str(e))
+        return 1
     except USER_ERRORS as e:
         logger.error(_last_line(e))
         return 2

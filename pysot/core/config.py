@@ -8,13 +8,14 @@ YAML) to inherit another file and only state what differs.
 from __future__ import annotations
 
 import ast
+import math
 import os
-from typing import Optional
+from typing import Callable, Iterator, Optional, Tuple
 
 import yaml
 from yacs.config import CfgNode as CN
 
-__all__ = ["CN", "Config", "ConfigError", "get_cfg", "load_cfg", "merge_cfg_file"]
+__all__ = ["CN", "Config", "ConfigError", "get_cfg", "load_cfg", "merge_cfg_file", "validate_cfg"]
 
 
 class ConfigError(ValueError):
@@ -30,6 +31,11 @@ class Config(CN):
     def merge_from_file(self, cfg_filename: str) -> None:
         merge_cfg_file(self, cfg_filename)
         self.CONFIG_FILE = cfg_filename  # build errors name the YAML; not a schema key
+
+    def merge_from_list(self, cfg_list: list) -> None:
+        """yacs's ``KEY VALUE`` merge, then the range checks of :func:`validate_cfg`."""
+        super().merge_from_list(cfg_list)
+        validate_cfg(self, "override")
 
     @classmethod
     def _decode_cfg_value(cls, value):
@@ -228,6 +234,115 @@ def _defaults() -> Config:
     return c
 
 
+# ---------------------------------------------------------------------- value checks
+# Ranges of the keys whose out-of-range values break geometry (a zero stride or crop
+# size divides by zero, a negative context makes the crop's side the root of a negative
+# number) or silently change what a number means (an update rate outside [0, 1], a
+# window weight above 1 that turns the cosine window negative). Each entry:
+# key -> (test, description of the accepted values).
+_Check = Tuple[Callable[[float], bool], str]
+_POSITIVE: _Check = (lambda v: v > 0, "> 0")
+_NON_NEGATIVE: _Check = (lambda v: v >= 0, ">= 0")
+_AT_LEAST_ONE: _Check = (lambda v: v >= 1, ">= 1")
+_UNIT: _Check = (lambda v: 0 <= v <= 1, "in [0, 1]")
+
+_RANGES = {
+    "TRACK.EXEMPLAR_SIZE": _POSITIVE, "TRACK.INSTANCE_SIZE": _POSITIVE, "TRACK.BASE_SIZE": _NON_NEGATIVE,
+    "TRACK.CONTEXT_AMOUNT": _NON_NEGATIVE, "TRACK.PENALTY_K": _NON_NEGATIVE, "TRACK.WINDOW_INFLUENCE": _UNIT,
+    "TRACK.LR": _UNIT, "TRACK.LOST_INSTANCE_SIZE": _POSITIVE, "TRACK.CONFIDENCE_LOW": _UNIT,
+    "TRACK.CONFIDENCE_HIGH": _UNIT, "TRACK.MASK_THERSHOLD": _UNIT, "TRACK.MASK_OUTPUT_SIZE": _POSITIVE,
+    "TRACK.SCALE_NUM": _AT_LEAST_ONE, "TRACK.SCALE_STEP": _POSITIVE, "TRACK.SCALE_PENALTY": _POSITIVE,
+    "TRACK.SCALE_LR": _UNIT, "TRACK.RESPONSE_UP": _AT_LEAST_ONE, "TRACK.TOTAL_STRIDE": _POSITIVE,
+    "TRACK.SMALL_OBJECT_INSTANCE_SIZE": _NON_NEGATIVE, "TRACK.SMALL_OBJECT_AREA_RATIO": _NON_NEGATIVE,
+    "TRACK.DISTRACTOR.NMS_THRESHOLD": _UNIT, "TRACK.DISTRACTOR.SCORE_THRESHOLD": _UNIT,
+    "TRACK.DISTRACTOR.MAX_NUM": _NON_NEGATIVE, "TRACK.DISTRACTOR.WEIGHT": _NON_NEGATIVE,
+    "TRACK.DISTRACTOR.TOP_K": _AT_LEAST_ONE, "TRACK.GLOBAL_SEARCH.FAILURE_SCORE": _UNIT,
+    "TRACK.GLOBAL_SEARCH.STEP": _NON_NEGATIVE, "TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE": _POSITIVE,
+    "ANCHOR.STRIDE": _POSITIVE, "ANCHOR.RATIOS": _POSITIVE, "ANCHOR.SCALES": _POSITIVE,
+    "TRAIN.THR_HIGH": _UNIT, "TRAIN.THR_LOW": _UNIT, "TRAIN.NEG_NUM": _NON_NEGATIVE,
+    "TRAIN.POS_NUM": _NON_NEGATIVE, "TRAIN.TOTAL_NUM": _NON_NEGATIVE, "TRAIN.EXEMPLAR_SIZE": _POSITIVE,
+    "TRAIN.SEARCH_SIZE": _POSITIVE, "TRAIN.BASE_SIZE": _NON_NEGATIVE, "TRAIN.OUTPUT_SIZE": _POSITIVE,
+    "TRAIN.EPOCH": _NON_NEGATIVE, "TRAIN.START_EPOCH": _NON_NEGATIVE, "TRAIN.BATCH_SIZE": _AT_LEAST_ONE,
+    "TRAIN.NUM_WORKERS": _NON_NEGATIVE, "TRAIN.MOMENTUM": _UNIT, "TRAIN.WEIGHT_DECAY": _NON_NEGATIVE,
+    "TRAIN.CLS_WEIGHT": _NON_NEGATIVE, "TRAIN.LOC_WEIGHT": _NON_NEGATIVE, "TRAIN.MASK_WEIGHT": _NON_NEGATIVE,
+    "TRAIN.PRINT_FREQ": _AT_LEAST_ONE, "TRAIN.GRAD_CLIP": _NON_NEGATIVE, "TRAIN.BASE_LR": _POSITIVE,
+    "TRAIN.ITERS_PER_EPOCH": _NON_NEGATIVE, "TRAIN.LR_WARMUP.EPOCH": _NON_NEGATIVE,
+    "BACKBONE.LAYERS_LR": _NON_NEGATIVE, "BACKBONE.TRAIN_EPOCH": _NON_NEGATIVE,
+    "DATASET.TEMPLATE.SHIFT": _NON_NEGATIVE, "DATASET.TEMPLATE.SCALE": _NON_NEGATIVE,
+    "DATASET.TEMPLATE.BLUR": _UNIT, "DATASET.TEMPLATE.FLIP": _UNIT, "DATASET.TEMPLATE.COLOR": _UNIT,
+    "DATASET.SEARCH.SHIFT": _NON_NEGATIVE, "DATASET.SEARCH.SCALE": _NON_NEGATIVE,
+    "DATASET.SEARCH.BLUR": _UNIT, "DATASET.SEARCH.FLIP": _UNIT, "DATASET.SEARCH.COLOR": _UNIT,
+    "DATASET.NEG": _UNIT, "DATASET.NEG_SAME_CATEGORY": _UNIT, "DATASET.GRAY": _UNIT,
+    "DATASET.VIDEOS_PER_EPOCH": _NON_NEGATIVE,
+}
+# Crops the score map is computed between: a search crop smaller than the template has no map.
+_AT_LEAST_EXEMPLAR = ("TRACK.INSTANCE_SIZE", "TRACK.LOST_INSTANCE_SIZE", "TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE")
+
+
+def _leaves(node: dict, prefix: str = "") -> Iterator[Tuple[str, object]]:
+    for key, value in node.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield prefix + str(key), value
+
+
+def _numbers(value: object) -> list:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def validate_cfg(cfg: CN, source: str = "config") -> None:
+    """Refuse values that cannot work, with a :class:`ConfigError` naming ``source`` (the YAML) and the key.
+
+    Checked: every number in the config (``KWARGS`` included) is finite; the keys of
+    ``_RANGES`` lie in their range (sizes and strides positive, rates and probabilities
+    in ``[0, 1]``, ...); search crops are at least the template (``TRACK.*INSTANCE_SIZE
+    >= TRACK.EXEMPLAR_SIZE``; the disabled small-object crop ``0`` excepted);
+    ``TRACK.TYPE`` names a registered tracker.
+    """
+    for key, value in _leaves(cfg):
+        if key == "CONFIG_FILE":
+            continue
+        for number in _numbers(value):
+            if not math.isfinite(number):
+                raise ConfigError(f"{source}: {key}: {value!r} is not a finite number")
+        check = _RANGES.get(key)
+        if check is None:
+            continue
+        test, accepted = check
+        numbers = _numbers(value)
+        if isinstance(value, (list, tuple)) and not value:
+            raise ConfigError(f"{source}: {key}: must list at least one value {accepted}")
+        if any(not test(v) for v in numbers):
+            raise ConfigError(f"{source}: {key}: {value!r} is out of range (must be {accepted})")
+    exemplar = cfg.TRACK.EXEMPLAR_SIZE
+    for key in _AT_LEAST_EXEMPLAR:
+        section, name = key.rsplit(".", 1)
+        node = cfg
+        for part in section.split("."):
+            node = node[part]
+        if node[name] < exemplar:
+            raise ConfigError(f"{source}: {key} ({node[name]}) is smaller than TRACK.EXEMPLAR_SIZE ({exemplar}): "
+                              "the search crop must hold the template")
+    if cfg.TRAIN.THR_LOW > cfg.TRAIN.THR_HIGH:
+        raise ConfigError(f"{source}: TRAIN.THR_LOW ({cfg.TRAIN.THR_LOW}) is above TRAIN.THR_HIGH "
+                          f"({cfg.TRAIN.THR_HIGH})")
+    _check_tracker_type(cfg, source)
+
+
+def _check_tracker_type(cfg: CN, source: str) -> None:
+    # The registry fills as pysot.tracker is imported; imported here, not at the top,
+    # because the trackers import the models, which import this module.
+    import pysot.tracker  # noqa: F401
+    from pysot.core.registry import TRACKERS, RegistryError
+
+    try:
+        TRACKERS.get(cfg.TRACK.TYPE)
+    except RegistryError as e:
+        raise ConfigError(f"{source}: TRACK.TYPE: {e}") from None
+
+
 _DEFAULTS = _defaults()
 
 
@@ -244,11 +359,20 @@ def _read_yaml(path: str, included_from: Optional[str] = None, _chain: tuple = (
     if real in _chain:
         cycle = " -> ".join(list(_chain[_chain.index(real):]) + [real])
         raise ConfigError(f"{included_from}: _BASE_ makes a cycle: {cycle}")
+    where = f"{included_from}: _BASE_: {path}" if included_from else path
     try:
         with open(path, "r", encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
+            data = yaml.safe_load(f)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{where}: not UTF-8 text (byte {e.start}: {e.object[e.start:e.start + 1]!r}); "
+                          "save the YAML as UTF-8") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot read: {e.strerror or e}") from None
+    if data is None:
+        # An empty file (a failed copy, a wrong path to a placeholder) would silently give the defaults.
+        raise ConfigError(f"{where}: the config file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping of config keys")
     base = data.pop("_BASE_", None)
@@ -329,6 +453,7 @@ def merge_cfg_file(cfg: CN, path: str) -> CN:
         raise ConfigError(f"{path}: {msg}") from None
     except ValueError as e:
         raise ConfigError(f"{path}: {e}") from None
+    validate_cfg(cfg, path)
     return cfg
 
 
@@ -338,8 +463,9 @@ def load_cfg(path: str, opts: Optional[list] = None) -> CN:
     merge_cfg_file(cfg, path)
     if opts:
         try:
-            cfg.merge_from_list(_fit_opts_to_schema(cfg, list(opts)))
+            CN.merge_from_list(cfg, _fit_opts_to_schema(cfg, list(opts)))
         except (KeyError, ValueError, AssertionError) as e:
             raise ConfigError(f"command-line override: {e}") from None
+        validate_cfg(cfg, "command-line override")
     cfg.CONFIG_FILE = path  # not a schema key, so neither the YAML nor opts can have set it
     return cfg

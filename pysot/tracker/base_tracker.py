@@ -14,7 +14,9 @@ Tracker contract (all trackers of :mod:`pysot.tracker`)
 * Boxes are ``[x, y, w, h]``, 0-based, top-left corner; the tracker's state is the
   centre ``(x + (w - 1) / 2, y + (h - 1) / 2)`` and the size ``(w, h)``, as in PySOT.
 * ``init`` raises ``ValueError`` (naming the box and the image size) for a box
-  with a non-finite value, ``w <= 0`` or ``h <= 0``, or no overlap with the image.
+  with a non-finite value, ``w < 1`` or ``h < 1`` px, ``w`` or ``h`` more than
+  ``MAX_INIT_BOX_TO_IMAGE`` (2) times the image's width or height, or no overlap
+  with the image (:func:`validate_init_box`, shared by every tracker and ``MultiTracker``).
 * ``track`` returns at least ``{"bbox": [x, y, w, h], "raw_bbox": [x, y, w, h], "best_score": float}``.
   ``raw_bbox`` is the box the original implementation reported, never clipped to the
   image (result files that must match the original's carry it).
@@ -43,6 +45,12 @@ from pysot.utils.model_load import model_device
 logger = get_logger("pysot.tracker")
 
 MIN_TARGET_SIZE = 10.0  # the original trackers never let the size drop below 10 px
+# Init box limits. Below a pixel the context crop degenerates (zero-size crops inside
+# OpenCV); far beyond the frame the mean-padded crop would need gigabytes
+# (a 1e7 px box asks OpenCV for 1e15 bytes). The state is clipped to the frame after
+# the first frame anyway, so twice the frame leaves room for a target sticking out.
+MIN_INIT_BOX_SIZE = 1.0
+MAX_INIT_BOX_TO_IMAGE = 2.0
 
 
 def prepare_frame(img: np.ndarray, where: str = "frame") -> np.ndarray:
@@ -87,7 +95,10 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
 
 
 def validate_init_box(bbox: Sequence[float], image_shape: Tuple[int, ...]) -> Tuple[float, float, float, float]:
-    """Check an ``[x, y, w, h]`` init box against the image; return it as floats."""
+    """Check an ``[x, y, w, h]`` init box (0-based, pixels) against an ``(H, W, ...)`` image; return it as floats.
+
+    Raises ``ValueError`` naming the box and the image size (see the module docstring for the limits).
+    """
     try:
         values = [float(v) for v in np.asarray(bbox, dtype=np.float64).ravel()]
     except (TypeError, ValueError):
@@ -98,8 +109,12 @@ def validate_init_box(bbox: Sequence[float], image_shape: Tuple[int, ...]) -> Tu
     x, y, w, h = values
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"init box {values}: every value must be finite (image {im_w}x{im_h})")
-    if w <= 0 or h <= 0:
-        raise ValueError(f"init box {values}: width and height must be > 0 (image {im_w}x{im_h})")
+    if w < MIN_INIT_BOX_SIZE or h < MIN_INIT_BOX_SIZE:
+        raise ValueError(f"init box {values}: width and height must be at least {MIN_INIT_BOX_SIZE:g} px "
+                         f"(image {im_w}x{im_h})")
+    if w > MAX_INIT_BOX_TO_IMAGE * im_w or h > MAX_INIT_BOX_TO_IMAGE * im_h:
+        raise ValueError(f"init box {values}: width and height may be at most {MAX_INIT_BOX_TO_IMAGE:g} times "
+                         f"the image's (image {im_w}x{im_h})")
     if x + w <= 0 or y + h <= 0 or x >= im_w or y >= im_h:
         raise ValueError(f"init box {values} lies entirely outside the {im_w}x{im_h} image")
     return x, y, w, h

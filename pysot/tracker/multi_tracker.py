@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from pysot.core.registry import TRACKERS
-from pysot.tracker.base_tracker import prepare_frame
+from pysot.tracker.base_tracker import prepare_frame, validate_init_box
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
 from pysot.utils.model_load import model_device
@@ -54,6 +54,20 @@ class _TemplateRecorder:
 
     def track(self, x: torch.Tensor):  # pragma: no cover - guarded by SUPPORTED_TARGET_TRACKERS
         raise RuntimeError("MultiTracker: a target tracker tried to run the network by itself")
+
+
+def _box_rows(boxes) -> List[Sequence[float]]:
+    """The rows of an ``[N, 4]`` box array or list; a flat ``[x, y, w, h]`` is refused, naming it."""
+    if isinstance(boxes, (str, bytes)) or not hasattr(boxes, "__len__"):
+        raise ValueError(f"MultiTracker.init: boxes {boxes!r}: expected [N, 4] rows of x, y, w, h")
+    rows = list(boxes)
+    if not rows:
+        raise ValueError("MultiTracker.init: no target boxes given (expected [N, 4] x, y, w, h)")
+    if all(np.ndim(row) == 0 for row in rows):
+        # One box passed without its list: it would otherwise be read as N targets of one number each.
+        raise ValueError(f"MultiTracker.init: boxes {rows!r} is one flat box; pass [N, 4] rows, "
+                         f"e.g. [{rows!r}] for a single target")
+    return rows
 
 
 @TRACKERS.register()
@@ -111,16 +125,16 @@ class MultiTracker:
     def init(self, img: np.ndarray, boxes: Sequence[Sequence[float]]) -> None:
         """Start one target per row of ``boxes`` (``[N, 4]`` ``x, y, w, h``) in ``img``."""
         img = prepare_frame(img, "init frame")
-        boxes = [list(b) for b in boxes]
-        if not boxes:
-            raise ValueError("MultiTracker.init: no target boxes given (expected [N, 4] x, y, w, h)")
-        targets = []
+        boxes = _box_rows(boxes)
         for index, box in enumerate(boxes):
-            target = self.tracker_cls(_TemplateRecorder(self.model), **self.tracker_kwargs)
             try:
-                target.init(img, box)
+                validate_init_box(box, img.shape)
             except ValueError as e:
                 raise ValueError(f"MultiTracker.init: target {index}: {e}") from None
+        targets = []
+        for box in boxes:
+            target = self.tracker_cls(_TemplateRecorder(self.model), **self.tracker_kwargs)
+            target.init(img, box)
             targets.append(target)
         self.targets = targets
         self._templated = None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import numbers
 import os
 import random
+import shutil
 import signal
 import sys
 from typing import Dict, Optional
@@ -18,6 +20,7 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 import torch.nn as nn
+import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -79,6 +82,39 @@ def _load_pretrained(model: nn.Module, cfg: CN) -> None:
         _load_weights("TRAIN.PRETRAINED", model, cfg.TRAIN.PRETRAINED)
 
 
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written (disk full, folder not writable); the previous file is kept."""
+
+
+def _write_checkpoint(state: Dict, path: str) -> None:
+    """:func:`atomic_torch_save`, whose failures become one :class:`CheckpointWriteError` naming the file.
+
+    torch's zip writer reports a failed ``write`` of its file object as a C++
+    ``RuntimeError`` (``enforce fail at inline_container.cc``); the ``OSError`` that
+    caused it (``ENOSPC`` ...) is its ``__context__``, and that is what the message names.
+    """
+    try:
+        atomic_torch_save(state, path)
+    except (OSError, RuntimeError) as e:
+        cause: Optional[BaseException] = e
+        while cause is not None and not isinstance(cause, OSError):
+            cause = cause.__context__
+        if cause is None:
+            raise  # not an I/O failure: a real bug, keep its traceback
+        reason = cause.strerror or str(cause)
+        try:
+            free = f"; {shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free / 2 ** 20:.0f} MiB free there"
+        except OSError:
+            free = ""
+        kept = "the previous file is kept" if os.path.exists(path) else "nothing was written"
+        raise CheckpointWriteError(f"{path}: cannot write checkpoint: {reason}{free}; {kept}") from None
+
+
+def _brief(value: object) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
 class Trainer:
     """Owns the model, optimizer, schedule and data of one run; :meth:`run` trains it.
 
@@ -87,10 +123,14 @@ class Trainer:
         device: ``cpu`` or ``cuda`` (under torchrun, ``cuda:LOCAL_RANK``).
         resume: checkpoint to continue from ('' = start fresh).
         stop_after: stop (saving ``latest.pth``) once this many iterations are done in total.
+        allow_schedule_change: resume although the checkpoint's batch (per process x processes) or
+            iterations per epoch differ from this run's (warned); refused otherwise.
     """
 
-    def __init__(self, cfg: CN, device: torch.device, resume: str = "", stop_after: Optional[int] = None) -> None:
+    def __init__(self, cfg: CN, device: torch.device, resume: str = "", stop_after: Optional[int] = None,
+                 allow_schedule_change: bool = False) -> None:
         self.cfg = cfg
+        self.allow_schedule_change = bool(allow_schedule_change)
         self.dist: DistInfo = init_distributed(device)
         if device.type == "cuda" and self.dist.distributed:
             device = torch.device("cuda", self.dist.local_rank)
@@ -157,6 +197,13 @@ class Trainer:
         if missing:
             raise CheckpointError(f"{path}: not a training checkpoint (missing {', '.join(missing)}); "
                                   "start a new run from its weights with TRAIN.PRETRAINED instead")
+        iteration = ckpt["iteration"]
+        if isinstance(iteration, torch.Tensor) and iteration.numel() == 1 and not iteration.is_floating_point():
+            iteration = int(iteration)
+        if not isinstance(iteration, numbers.Integral) or isinstance(iteration, bool) or iteration < 0:
+            raise CheckpointError(f"{path}: malformed 'iteration' field ({_brief(ckpt['iteration'])}); "
+                                  "expected a count >= 0")
+        self._check_schedule(path, ckpt)
         # Names a checkpoint of another network briefly (file, keys, shapes) instead of torch's full list.
         _load_weights("--resume", self.model, ckpt["state_dict"], strict=True, name=path)
         try:
@@ -164,15 +211,58 @@ class Trainer:
         except ValueError as e:
             raise CheckpointError(f"{path}: its optimizer state does not fit this run's parameter groups ({e}); "
                                   "was BACKBONE.TRAIN_LAYERS changed?") from None
+        except (TypeError, KeyError, AttributeError, IndexError, RuntimeError) as e:
+            raise CheckpointError(f"{path}: malformed 'optimizer' field ({type(e).__name__}: {e})") from None
         if "scaler" in ckpt and self.amp:
-            self.scaler.load_state_dict(ckpt["scaler"])
-        self.iteration = int(ckpt["iteration"])
-        if ckpt.get("iters_per_epoch", self.iters_per_epoch) != self.iters_per_epoch:
-            logger.warning(f"{path} was written with {ckpt['iters_per_epoch']} iterations per epoch, "
-                           f"this run has {self.iters_per_epoch}; continuing at iteration {self.iteration}")
-        if "rng" in ckpt and self.dist.world_size == ckpt.get("world_size", 1):
-            set_rng_state(ckpt["rng"])
+            try:
+                self.scaler.load_state_dict(ckpt["scaler"])
+            except (TypeError, KeyError, AttributeError, ValueError, RuntimeError) as e:
+                raise CheckpointError(f"{path}: malformed 'scaler' field ({type(e).__name__}: {e})") from None
+        self.iteration = int(iteration)
+        if "rng" in ckpt:
+            if self.dist.world_size == ckpt.get("world_size", 1):
+                try:
+                    set_rng_state(ckpt["rng"])
+                except (TypeError, KeyError, AttributeError, ValueError, IndexError, RuntimeError) as e:
+                    raise CheckpointError(f"{path}: malformed 'rng' field ({type(e).__name__}: {e}); "
+                                          "the run could not continue with the same random draws") from None
+            else:
+                logger.warning(f"{path} was written by {ckpt.get('world_size', 1)} process(es), this run has "
+                               f"{self.dist.world_size}: random draws (augmentation) do not continue exactly")
         logger.info(f"resumed from {path} at iteration {self.iteration} (epoch {self.epoch_of(self.iteration) + 1})")
+
+    def _check_schedule(self, path: str, ckpt: Dict) -> None:
+        """Refuse (or, with ``allow_schedule_change``, warn about) a resume whose batch or epoch length differs.
+
+        The iteration count only means the same point of training under the same
+        schedule: with another batch the sampler would skip other samples, with another
+        epoch length the LR schedule and the backbone unfreezing would move.
+        """
+        saved_batch = ckpt.get("batch_size")
+        if saved_batch is None:  # checkpoints written before the field existed: read their config
+            try:
+                saved_batch = (yaml.safe_load(ckpt.get("config") or "") or {})["TRAIN"]["BATCH_SIZE"]
+            except (yaml.YAMLError, TypeError, KeyError):
+                saved_batch = None
+        saved_world = ckpt.get("world_size", 1)
+        changes = []
+        if saved_batch is not None and (saved_batch, saved_world) != (self.cfg.TRAIN.BATCH_SIZE,
+                                                                     self.dist.world_size):
+            changes.append(f"batch {saved_batch} x {saved_world} process(es) in the checkpoint, "
+                           f"{self.cfg.TRAIN.BATCH_SIZE} x {self.dist.world_size} in this run")
+        saved_iters = ckpt.get("iters_per_epoch")
+        if saved_iters is not None and saved_iters != self.iters_per_epoch:
+            changes.append(f"{saved_iters} iterations per epoch in the checkpoint, {self.iters_per_epoch} "
+                           "in this run")
+        if not changes:
+            return
+        what = "; ".join(changes)
+        if not self.allow_schedule_change:
+            raise CheckpointError(f"{path}: resuming with another schedule: {what}; resume with the checkpoint's "
+                                  "TRAIN.BATCH_SIZE / TRAIN.ITERS_PER_EPOCH / process count, or accept the change "
+                                  "with --allow-schedule-change")
+        logger.warning(f"{path}: schedule changed on resume ({what}); continuing at iteration "
+                       f"{int(ckpt['iteration'])} of the new schedule")
 
     def epoch_of(self, iteration: int) -> int:
         return iteration // self.iters_per_epoch
@@ -180,10 +270,11 @@ class Trainer:
     def save(self, name: str) -> str:
         path = os.path.join(self.cfg.TRAIN.SNAPSHOT_DIR, name)
         if self.dist.is_main:
-            atomic_torch_save({
+            _write_checkpoint({
                 "epoch": self.epoch_of(self.iteration),
                 "iteration": self.iteration,
                 "iters_per_epoch": self.iters_per_epoch,
+                "batch_size": self.cfg.TRAIN.BATCH_SIZE,
                 "world_size": self.dist.world_size,
                 "state_dict": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
@@ -299,7 +390,7 @@ class Trainer:
 
 
 def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[int] = None,
-          exit_on_signal: bool = False) -> int:
+          exit_on_signal: bool = False, allow_schedule_change: bool = False) -> int:
     """Build a :class:`Trainer` and run it; tears the process group down afterwards.
 
     Returns the iteration reached. A run stopped by Ctrl-C / SIGTERM (saved, resumable) returns
@@ -308,7 +399,8 @@ def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[i
     """
     trainer = None
     try:
-        trainer = Trainer(cfg, torch.device(device), resume=resume or cfg.TRAIN.RESUME, stop_after=stop_after)
+        trainer = Trainer(cfg, torch.device(device), resume=resume or cfg.TRAIN.RESUME, stop_after=stop_after,
+                          allow_schedule_change=allow_schedule_change)
         iteration = trainer.run()
     finally:
         if trainer is not None:

@@ -4,6 +4,7 @@ import os
 import pytest
 import torch
 
+from markers import slow_if_heavy
 from parity import DASIAMRPN_FIXTURES, PYSOT_FIXTURES, load_fixture, synthetic_state_dict, within
 from pysot.config import get_cfg, load_cfg
 from pysot.models import build_model
@@ -24,7 +25,7 @@ def _run(model, fixture):
     return model.track(torch.from_numpy(fixture["x"]))
 
 
-@pytest.mark.parametrize("name", PYSOT_FIXTURES)
+@pytest.mark.parametrize("name", slow_if_heavy(PYSOT_FIXTURES))
 def test_pysot_fixture_parity(name):
     fixture = load_fixture(name)
     model = build_model(_cfg_from_text(fixture["config"]))

@@ -87,10 +87,8 @@ def test_non_finite_weights_are_refused_by_name(tmp_path):
 
 
 @pytest.mark.parametrize("version", [1, 2, 3])
-def test_released_nanotrack_snapshots_load(version):
-    from conftest import SHARED
-
-    path = os.path.join(SHARED, "weights", "nanotrack", f"nanotrackv{version}.pth")
+def test_released_nanotrack_snapshots_load(version, shared_dir):
+    path = os.path.join(shared_dir, "weights", "nanotrack", f"nanotrackv{version}.pth")
     if not os.path.isfile(path):
         pytest.skip("../shared/weights/nanotrack is not present")
     state = read_state_dict(path)

@@ -48,6 +48,7 @@ def test_up_channel_export_batched_and_folded(tmp_path):
         assert max(errors.values()) <= REL_TOL, (size, errors)
 
 
+@pytest.mark.slow
 def test_dynamic_and_static_search_sizes(tmp_path):
     import onnxruntime as ort
 
@@ -89,6 +90,10 @@ def test_wrong_export_is_detected(tmp_path):
     with torch.no_grad():
         model.rpn_head.cls.head[3].bias += 1.0
     assert verify_onnx(model, exported)["cls"] > REL_TOL
+    with torch.no_grad():
+        model.rpn_head.cls.head[3].bias[0] = float("nan")
+    with pytest.raises(ValueError, match="output 'cls' of the reference is not finite"):
+        verify_onnx(model, exported)
 
 
 @pytest.mark.slow

@@ -4,8 +4,10 @@ import pytest
 import torch
 import torch.nn as nn
 
+from markers import slow_if_heavy
 from parity import PYSOT_FIXTURES, load_video, within
-from pysot.models.fast import FastModel, FusedConv2d, compare_outputs, fold_and_fuse, optimize_for_inference
+from pysot.models.fast import (FastModel, FusedConv2d, NonFiniteOutputError, compare_outputs, fold_and_fuse,
+                               optimize_for_inference)
 from tracker.tracker_helpers import dasiamrpn_cfg_and_model, fixture_cfg_and_model
 
 BOX_TOL = 0.05
@@ -117,7 +119,7 @@ def test_original_model_untouched_and_bad_arguments():
             optimize_for_inference(model, "cuda")
 
 
-@pytest.mark.parametrize("name", PYSOT_FIXTURES)
+@pytest.mark.parametrize("name", slow_if_heavy(PYSOT_FIXTURES))
 def test_fast_model_fixture_outputs(name):
     cfg, model, fx = fixture_cfg_and_model(name)
     fast = optimize_for_inference(model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE)
@@ -145,20 +147,22 @@ def _check_tracker(cfg, model, fx, limit=None, **fast_kwargs):
     return outputs
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("channels_last", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_fast_tracker_parity_alexnet(channels_last):
     _check_tracker(*fixture_cfg_and_model("siamrpn_alex_dwxcorr"), channels_last=channels_last)
 
 
+@pytest.mark.slow
 def test_fast_tracker_parity_mobilenet():
     _check_tracker(*fixture_cfg_and_model("siamrpn_mobilev2_l234_dwxcorr"))
 
 
-@pytest.mark.parametrize("name", ["dasiamrpn_vot", "dasiamrpn_big"])
+@pytest.mark.parametrize("name", ["dasiamrpn_vot", pytest.param("dasiamrpn_big", marks=pytest.mark.slow)])
 def test_fast_tracker_parity_dasiamrpn(name):
     _check_tracker(*dasiamrpn_cfg_and_model(name))
 
 
+@pytest.mark.slow
 def test_fast_tracker_parity_long_term_first_frames():
     outputs = _check_tracker(*fixture_cfg_and_model("siamrpn_r50_l234_dwxcorr_lt"), limit=4)
     assert [o["lost"] for o in outputs] == [False, True, True]
@@ -187,6 +191,29 @@ def test_compare_outputs():
     assert compare_outputs(a, {"cls": torch.ones(1, 2, 3, 3)}) == 0.0
     assert compare_outputs(a, {"cls": torch.ones(1, 2, 3, 4)}) == float("inf")
     assert compare_outputs(a, {"cls": torch.full((1, 2, 3, 3), 1.5)}) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("side", ["reference", "candidate"])
+def test_compare_outputs_refuses_non_finite_outputs(bad, side):
+    """A NaN difference used to vanish in the maximum (0.0: a NaN network passed every parity check)."""
+    good = {"cls": torch.ones(1, 2, 3, 3), "loc": torch.ones(1, 4, 3, 3)}
+    broken = {"cls": good["cls"], "loc": good["loc"].clone()}
+    broken["loc"][0, 1, 2, 2] = bad
+    pair = (broken, good) if side == "reference" else (good, broken)
+    with pytest.raises(NonFiniteOutputError, match=f"output 'loc' of the {side} is not finite") as err:
+        compare_outputs(*pair)
+    assert err.value.output == "loc" and err.value.side == side
+    with pytest.raises(NonFiniteOutputError, match="'loc'"):  # NaN on both sides is no agreement either
+        compare_outputs(broken, broken)
+
+
+def test_fast_path_refuses_a_network_that_outputs_nan():
+    cfg, model, _ = fixture_cfg_and_model("siamrpn_alex_dwxcorr")
+    with torch.no_grad():
+        model.rpn_head.loc.head[3].bias[0] = float("nan")
+    with pytest.raises(RuntimeError, match="original model's output 'loc' .*NaN.* is not finite"):
+        optimize_for_inference(model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE)
 
 
 def test_runner_fast_switch_tracks_like_the_plain_model():

@@ -30,7 +30,7 @@ def _compare(multi, singles, frames, num_frames):
                 assert results[k]["lost"] == expected["lost"]
 
 
-@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("fast", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_multi_tracker_matches_single_trackers(fast):
     cfg, model, _ = fixture_cfg_and_model("siamrpn_alex_dwxcorr")
     if fast:
@@ -63,6 +63,7 @@ class _Retemplating:
         return self.tracker.track(img)
 
 
+@pytest.mark.slow
 def test_multi_tracker_long_term_groups_by_search_size():
     """Lost targets search larger crops: one batch per crop size, results still equal the singles'."""
     cfg, model, _ = fixture_cfg_and_model("siamrpn_alex_dwxcorr")

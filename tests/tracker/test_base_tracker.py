@@ -34,6 +34,11 @@ def test_round_half_away_is_python2_round():
     ([400, 10, 20, 20], "outside"),
     ([-50, 10, 20, 20], "outside"),
     ([1, 2, 3], "four numbers"),
+    ([10, 10, 0.5, 20], "at least 1 px"),
+    ([10, 10, 20, 1e-9], "at least 1 px"),
+    ([10, 10, 1e7, 1e7], "at most 2 times"),
+    ([-1e7, 10, 1e7 + 50, 20], "at most 2 times"),  # overlaps the image, yet 1e7 px wide
+    ([10, 10, 20, 481], "at most 2 times"),
 ])
 def test_bad_init_box_raises_naming_box_and_image(box, match):
     with pytest.raises(ValueError, match=match) as err:
@@ -43,6 +48,43 @@ def test_bad_init_box_raises_naming_box_and_image(box, match):
 
 def test_partly_outside_box_is_accepted():
     assert validate_init_box([-5, -5, 20, 20], (240, 320)) == (-5, -5, 20, 20)
+    assert validate_init_box([-100, -60, 640, 480], (240, 320)) == (-100, -60, 640, 480)  # the limits
+    assert validate_init_box([3, 4, 1, 1], (240, 320)) == (3, 4, 1, 1)
+
+
+@pytest.mark.parametrize("kind", ["SiamRPNTracker", "SiamRPNLTTracker", "DaSiamRPNTracker", "SiamMaskTracker",
+                                  "SiamFCTracker", "MultiTracker"])
+@pytest.mark.parametrize("box, match", [([10, 10, 0.5, 20], "at least 1 px"),
+                                        ([10, 10, 1e7, 1e7], "at most 2 times")])
+def test_every_tracker_refuses_degenerate_init_boxes(kind, box, match):
+    """Sub-pixel and 1e7 px boxes used to end inside OpenCV (a 1e15-byte allocation) on every tracker."""
+    from pysot.config import get_cfg
+    from pysot.tracker import build_tracker
+    from tracker_helpers import ScriptedSiamFC
+
+    cfg = get_cfg()
+    cfg.TRACK.TYPE = kind
+    model = ScriptedSiamFC(lambda frame, b: np.zeros((b, 17, 17))) if kind == "SiamFCTracker" else \
+        ScriptedRPN(_center_peak())
+    model.mask_refine = None  # SiamMaskTracker only checks that the model has a refine head
+    tracker = build_tracker(cfg, model)
+    boxes = [[20, 20, 30, 30], box] if kind == "MultiTracker" else box
+    with pytest.raises(ValueError, match=match) as err:
+        tracker.init(_frame(), boxes)
+    assert "320x240" in str(err.value) and ("target 1" in str(err.value) or kind != "MultiTracker")
+
+
+def test_multi_tracker_names_a_flat_box():
+    from pysot.tracker import MultiTracker
+
+    multi = MultiTracker(ScriptedRPN(_center_peak()))
+    for flat in ([10, 10, 20, 20], np.array([10.0, 10, 20, 20])):
+        with pytest.raises(ValueError, match=r"one flat box; pass \[N, 4\] rows"):
+            multi.init(_frame(), flat)
+    with pytest.raises(ValueError, match="expected \\[N, 4\\] rows"):
+        multi.init(_frame(), 5)
+    multi.init(_frame(), np.array([[10.0, 10, 20, 20]]))
+    assert len(multi) == 1
 
 
 def test_frame_conversions():

@@ -67,6 +67,7 @@ def test_siammask_parity():
         assert len(out["polygon"]) == 8 and np.all(np.isfinite(out["polygon"]))
 
 
+@pytest.mark.slow
 def test_siamrpn_lt_parity_first_frames():
     """Frames 1-3: tracked, then a low score (0.78 < 0.8) enters the lost state, then one 831-px search."""
     tracker, outputs, fx = _run_pysot_fixture("siamrpn_r50_l234_dwxcorr_lt", limit=4)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
+from markers import slow_if_heavy
 from pysot.config import CN, load_cfg
 from pysot.datasets.dataset import build_train_dataset
 from pysot.datasets.synthetic import write_crop511_dataset
@@ -48,7 +49,7 @@ EXPERIMENTS = sorted(os.path.basename(os.path.dirname(p))
 WITHOUT_MASK = [name for name in EXPERIMENTS if not name.startswith("siammask")]
 
 
-@pytest.mark.parametrize("config", WITHOUT_MASK)
+@pytest.mark.parametrize("config", slow_if_heavy(WITHOUT_MASK))
 def test_forward_backward_from_dataset(config, data):
     cfg, batch = _batch(config, data, n=1 if "r50" in config or "mobilev2" in config else 2)
     _check_training_step(build_model(cfg), batch, ["cls_loss", "loc_loss", "total_loss"])

@@ -45,7 +45,9 @@ from pysot.models.fast.fuse import FusedConv2d
 from pysot.models.fast.graphs import _copy_tree_  # noqa: F401  (tests emulate graph replay with it)
 from pysot.models.fast.model import FastModel
 from pysot.models.fast.optimize import optimize_for_inference
-from pysot.models.fast.verify import VERIFY_RTOL, VERIFY_RTOL_TF32, compare_outputs  # noqa: F401
+from pysot.models.fast.verify import (VERIFY_RTOL, VERIFY_RTOL_TF32, NonFiniteOutputError,  # noqa: F401
+                                      compare_outputs)
 from pysot.models.fast.xcorr_choice import _use_correlation  # noqa: F401  (the Triton interpreter check)
 
-__all__ = ["FastModel", "FusedConv2d", "fold_and_fuse", "optimize_for_inference", "compare_outputs"]
+__all__ = ["FastModel", "FusedConv2d", "fold_and_fuse", "optimize_for_inference", "compare_outputs",
+           "NonFiniteOutputError"]
