@@ -35,3 +35,20 @@ def shared_data():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
 
+
+
+@pytest.fixture
+def log_messages():
+    """Messages logged under the ``pysot`` logger (its handler does not propagate to pytest's)."""
+    import logging
+
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger("pysot").addHandler(handler)
+    yield records
+    logging.getLogger("pysot").removeHandler(handler)

@@ -60,7 +60,7 @@ def check_arguments(args: argparse.Namespace, cfg) -> None:
         # the track graph correlates the template features over the search features
         raise ValueError(f"--search-size {args.search_size}: must be at least the template side {template} "
                          "(TRACK.EXEMPLAR_SIZE)")
-    if not 7 <= args.opset <= 20:
+    if args.opset and not 7 <= args.opset <= 20:  # 0: the default (17; 14 with --opencv)
         raise ValueError(f"--opset {args.opset}: give an ONNX opset in 7..20")
     if not args.tolerance > 0:
         raise ValueError(f"--tolerance {args.tolerance:g}: give a positive number")

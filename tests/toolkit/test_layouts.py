@@ -1,5 +1,4 @@
 """Result layouts in common use, UAV123's native attribute files and tools/eval.py's exit codes."""
-import logging
 import os
 
 import pytest
@@ -21,19 +20,6 @@ def write(path, text):
 def box_lines(boxes):
     return "".join(",".join(f"{v:.4f}" for v in b) + "\n" for b in boxes)
 
-
-@pytest.fixture
-def log_messages():
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    handler = Collect()
-    logging.getLogger("pysot").addHandler(handler)
-    yield records
-    logging.getLogger("pysot").removeHandler(handler)
 
 
 def got10k_val(root, names=("GOT-10k_Val_000001", "GOT-10k_Val_000002")):

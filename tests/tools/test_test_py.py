@@ -1,6 +1,5 @@
 """tools/test.py, tools/eval.py and tools/hp_search.py end to end on tiny synthetic benchmarks."""
 import json
-import logging
 import os
 
 import cv2
@@ -125,20 +124,6 @@ def test_parallel_workers_and_hp_search(tmp_path):
     assert ranked[0]["success_auc"] >= ranked[1]["success_auc"]
     assert os.path.isdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny_pk-0.050_wi-0.400_lr-0.300"))
 
-
-@pytest.fixture
-def log_messages():
-    """Messages logged under the ``pysot`` logger (its handler does not propagate to pytest's)."""
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    handler = Collect()
-    logging.getLogger("pysot").addHandler(handler)
-    yield records
-    logging.getLogger("pysot").removeHandler(handler)
 
 
 def write_results(folder, meta, corrupt=None):

@@ -5,7 +5,6 @@ folder is never mixed from two runs; a dead worker fails its video instead of ha
 the run; workers die with the parent; result files hold PySOT's unclipped boxes.
 """
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -24,20 +23,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TINY_CONFIG = os.path.join(REPO, "experiments", "siamrpn_alex_tiny", "config.yaml")
 TINY_WEIGHTS = os.path.join(REPO, "pysot", "data", "siamrpn_alex_tiny.pth")
 
-
-@pytest.fixture
-def log_messages():
-    """Messages logged under the ``pysot`` logger (its handler does not propagate to pytest's)."""
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    handler = Collect()
-    logging.getLogger("pysot").addHandler(handler)
-    yield records
-    logging.getLogger("pysot").removeHandler(handler)
 
 
 def make_otb(root, names=("Clip0",), num_frames=3, init=None):

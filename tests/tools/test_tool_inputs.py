@@ -4,7 +4,6 @@ Each mistake is one line and exit code 2, nothing is overwritten or half written
 and nothing is silently changed: dropped frames, skipped boxes and converted
 pixels are said.
 """
-import logging
 import os
 
 import cv2
@@ -17,20 +16,6 @@ from tool_loader import load_tool
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY_CONFIG = os.path.join(REPO, "experiments", "siamrpn_alex_tiny", "config.yaml")
 
-
-@pytest.fixture
-def log_messages():
-    """Messages logged under the ``pysot`` logger (its handler does not propagate to pytest's)."""
-    records = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    handler = Collect()
-    logging.getLogger("pysot").addHandler(handler)
-    yield records
-    logging.getLogger("pysot").removeHandler(handler)
 
 
 def write_avi(path, num_frames=8, size=(64, 48)):
@@ -105,6 +90,7 @@ def test_export_onnx_user_errors_leave_no_files(tmp_path, log_messages):
         (["--search-size", "10", "--output", str(tmp_path / "o2" / "m")], "--search-size 10: must be at least"),
         (["--output", str(blocker / "m")], f"--output {blocker / 'm'}: cannot create the folder"),
         (["--output", str(tmp_path)], "is a folder"),
+        (["--opset", "99", "--output", str(tmp_path / "o3" / "m")], "--opset 99: give an ONNX opset in 7..20"),
     ]
     for extra, message in cases:
         assert tool.main(["--config", TINY_CONFIG, "--no-verify", *extra]) == 2

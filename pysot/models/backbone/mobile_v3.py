@@ -15,13 +15,13 @@ used layer (NanoTrack's ``used_layers: [4]``), else a list of the stage outputs.
 """
 from __future__ import annotations
 
-import math
 from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 
 from pysot.core.registry import BACKBONES
+from pysot.models.init import init_like_release
 
 # kernel k, expansion t, output channels c, squeeze-excite, hard-swish, stride s
 SMALL_BLOCKS: Tuple[Tuple[int, float, int, bool, bool, int], ...] = (
@@ -121,21 +121,8 @@ class MobileNetV3Small(nn.Module):
                 self.stage_channels.append(channels)
         self.features = nn.Sequential(*layers)
         self.channels = [self.stage_channels[i] for i in self.used_layers]
-        self._init_weights()
+        init_like_release([self], linear_std=0.01)
 
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / n))
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, List[torch.Tensor]]:
         if self.used_layers == [4]:

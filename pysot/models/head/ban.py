@@ -13,7 +13,6 @@ release, so its snapshots load with their own keys (``ban_head.*``).
 """
 from __future__ import annotations
 
-import math
 from typing import Dict, List, Sequence, Tuple
 
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from pysot.core.registry import HEADS
 from pysot.core.xcorr import xcorr_depthwise, xcorr_pixelwise
 from pysot.models.head.base import HeadOutput, SiameseHead
+from pysot.models.init import init_like_release
 
 
 class ChannelAttention(nn.Module):
@@ -112,19 +112,6 @@ def separable_tower(in_channels: int, spec: Sequence[Tuple[int, int]], bn_betwee
     return nn.Sequential(*layers)
 
 
-def _init_like_release(modules: Sequence[nn.Module]) -> None:
-    """He-normal convolutions (fan-out), unit BN: the release's initialisation."""
-    for module in modules:
-        for m in module.modules():
-            if isinstance(m, nn.Conv2d):
-                n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
-                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / n))
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-
 
 @HEADS.register("NanoBANv1")
 class NanoBANv1(SiameseHead):
@@ -141,7 +128,7 @@ class NanoBANv1(SiameseHead):
         self.bbox_tower = separable_tower(template_cells, [(3, 96), (3, 96), (5, 96), (5, 96)])
         self.cls_logits = nn.Sequential(nn.Conv2d(128, 2, kernel_size=1))
         self.bbox_pred = nn.Sequential(nn.Conv2d(96, 4, kernel_size=1))
-        _init_like_release([self.cls_tower, self.bbox_tower, self.cls_logits, self.bbox_pred])
+        init_like_release([self.cls_tower, self.bbox_tower, self.cls_logits, self.bbox_pred])
 
     def prepare_template(self, z_f: torch.Tensor) -> torch.Tensor:
         return self.corr_pw.prepare_template(z_f)
@@ -171,7 +158,7 @@ class NanoBANv2(SiameseHead):
         self.bbox_pw_tower = separable_tower(template_cells, spec)
         self.cls_pred = nn.Sequential(nn.Conv2d(tower_channels, 2, kernel_size=1))
         self.bbox_pred = nn.Sequential(nn.Conv2d(tower_channels, 4, kernel_size=1))
-        _init_like_release([self.cls_pw_tower, self.bbox_pw_tower, self.cls_pred, self.bbox_pred,
+        init_like_release([self.cls_pw_tower, self.bbox_pw_tower, self.cls_pred, self.bbox_pred,
                             self.corr_pw_cls, self.corr_pw_reg])
 
     def prepare_template(self, z_f: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -208,7 +195,7 @@ class NanoBANv3(SiameseHead):
         self.bbox_pred = nn.Sequential(nn.Conv2d(c, 4, kernel_size=1))
         self.down_reg = nn.Sequential(nn.Conv2d(c + template_cells, c, kernel_size=1))
         self.down_cls = nn.Sequential(nn.Conv2d(c + template_cells, c, kernel_size=1))
-        _init_like_release([self.cls_tower, self.bbox_tower, self.cls_logits, self.bbox_pred,
+        init_like_release([self.cls_tower, self.bbox_tower, self.cls_logits, self.bbox_pred,
                             self.down_cls, self.down_reg])
 
     def _core(self, z_f: torch.Tensor) -> torch.Tensor:
