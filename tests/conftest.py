@@ -9,9 +9,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-REPO = os.path.dirname(HERE)
-SHARED = os.environ.get("PYSOT_SHARED", os.path.join(REPO, "..", "shared"))
-SHARED_DATA = os.path.join(SHARED, "data")
+from shared_paths import REPO, SHARED, SHARED_DATA  # noqa: E402,F401  (after the sys.path entry above)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -20,8 +18,7 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 def shared_dir():
     """Path of ../shared (data, weights, parity); the test is skipped where it is absent.
 
-    A fixture, not ``from conftest import SHARED``: under ``tests/`` several files are
-    named conftest.py, and which one that import finds depends on what was collected.
+    Module-level code imports ``SHARED`` from ``shared_paths`` instead (never from conftest).
     """
     if not os.path.isdir(SHARED):
         pytest.skip("../shared is not present")

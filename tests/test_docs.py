@@ -27,7 +27,8 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from shared_paths import REPO, SHARED  # noqa: E402
+
 PAGES = ["README.md"] + sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))
 LINKED = ["tools", "experiments", "configs", "pysot", "toolkit", "tests", "training_dataset"]
 MARKER = re.compile(r"^<!--\s*doc-test:\s*(skip-commands|skip)\s*(.*?)\s+--\s+(.+?)\s*-->\s*$")
@@ -102,11 +103,19 @@ def shell_commands(text: str) -> List[str]:
     return commands
 
 
+# Files the docs tell users to download, linked into the sandbox from ../shared where it is there;
+# a command naming one that is absent is skipped.
+DOWNLOADS = {"nanotrackv2.pth": ("weights", "nanotrack", "nanotrackv2.pth"), "bag.avi": ("data", "videos", "bag.avi")}
+
+
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("docs")
     for name in LINKED:
         os.symlink(os.path.join(REPO, name), root / name)
+    for name, parts in DOWNLOADS.items():
+        if os.path.isfile(os.path.join(SHARED, *parts)):
+            os.symlink(os.path.join(SHARED, *parts), root / name)
     bin_dir = root / "bin"
     bin_dir.mkdir()
     os.symlink(sys.executable, bin_dir / "python")
@@ -161,6 +170,9 @@ def test_doc_block_runs(block, sandbox, namespaces, monkeypatch):
     run = [c for c in commands if not any(c.startswith(p) for p in block.skip_prefixes)]
     if not run:
         pytest.skip(f"marked in {block.page}: {block.skip_commands_reason}")
+    absent = sorted(n for n in DOWNLOADS if n in " ".join(run) and not (sandbox / n).exists())
+    if absent:
+        pytest.skip(f"needs {', '.join(absent)} (from ../shared where present)")
     for command in run:
         rc, output = _run(command, str(sandbox))
         assert rc == 0, f"{block.id}: `{command}` exited {rc}:\n{output}"

@@ -8,8 +8,7 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("PYSOT_SHARED", os.path.join(REPO, "..", "shared"))
+from shared_paths import REPO, SHARED
 WEIGHTS = os.path.join(SHARED, "weights", "nanotrack")
 SEQUENCES = os.path.join(SHARED, "data", "sequences")
 # the four real sequences of ../shared/data/sequences (name -> folder)

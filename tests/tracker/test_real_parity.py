@@ -14,7 +14,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from shared_paths import SHARED
 from tracker_helpers import REPO, dasiamrpn_cfg_and_model, fixture_cfg_and_model
 
 BOX_TOL = 0.05
