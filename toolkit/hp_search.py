@@ -11,8 +11,10 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from toolkit.cli import ignore_sigint_in_worker
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
 from toolkit.report import COLUMNS, columns_for, rank_key
-from toolkit.runner import TrackerSpec, die_with_parent, run_benchmark
+from toolkit.runner import BenchmarkError, TrackerSpec, die_with_parent, run_benchmark
 
 logger = get_logger("toolkit.hp_search")
 
@@ -107,6 +109,26 @@ def _run_setting(args: Tuple[TrackerSpec, Setting, str, str, str, str]) -> Tuple
     return setting, result.summary()
 
 
+def _completed(pool: ProcessPoolExecutor, jobs: list, tracker: str) -> Iterator[Tuple[Setting, Dict[str, float]]]:
+    """``(setting, summary)`` as the workers finish them; :class:`BenchmarkError` naming the
+    unfinished settings when a worker process dies (finished settings keep their results)."""
+    futures = {pool.submit(_run_setting, job): job[1] for job in jobs}
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    except BrokenProcessPool:
+        lost = [futures[f].name(tracker) for f in futures if not (f.done() and f.exception() is None)]
+        raise BenchmarkError(f"a worker process died; {len(lost)} setting(s) not finished: {', '.join(lost)} "
+                             "(finished settings are kept: run the same command again to resume)") from None
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the worker processes now (they ignore SIGINT; shutdown alone would wait for their settings)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            process.kill()
+
+
 def search(
     spec: TrackerSpec,
     settings: Sequence[Setting],
@@ -127,9 +149,11 @@ def search(
             outputs = map(_run_setting, jobs)
             pool = None
         else:
-            pool = mp.get_context("spawn").Pool(min(workers, len(jobs)), initializer=_worker_init,
-                                               initargs=(os.getpid(),))
-            outputs = pool.imap_unordered(_run_setting, jobs)
+            # concurrent.futures, not multiprocessing.Pool: a worker killed mid-setting (OOM, kill -9)
+            # breaks the executor and fails the pending futures, where Pool would wait forever.
+            pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
+                                       initializer=_worker_init, initargs=(os.getpid(),))
+            outputs = _completed(pool, jobs, tracker)
         try:
             for setting, summary in outputs:
                 scored.append((setting, summary))
@@ -138,12 +162,11 @@ def search(
                 bar.update(1)
         except BaseException:  # Ctrl-C or an error: the workers ignore SIGINT, so stop them here
             if pool is not None:
-                pool.terminate()
+                _stop_workers(pool)
             raise
         finally:
             if pool is not None:
-                pool.close()
-                pool.join()
+                pool.shutdown(wait=True, cancel_futures=True)
     scored.sort(key=lambda x: rank_key(x[1], protocol))
     return scored, protocol
 

@@ -20,7 +20,7 @@ from toolkit.cli import run_main
 from toolkit.datasets import canonical_name
 from toolkit.hp_search import check_searchable, grid_settings, random_settings, search
 from toolkit.report import format_table, stdout_color
-from toolkit.runner import TrackerSpec, default_tracker_name
+from toolkit.runner import BenchmarkError, TrackerSpec, default_tracker_name
 from toolkit.utils.results import atomic_write_text
 
 logger = get_logger("hp_search")
@@ -87,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
                                    args.lr or [track.LR], sizes))
     logger.info("%d settings on %s", len(settings), args.dataset)
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts))
-    ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker, args.workers)
+    try:
+        ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker,
+                                  args.workers)
+    except BenchmarkError as e:  # a worker died: the finished settings are on disk for a rerun
+        logger.error("%s", e)
+        return 1
     print(format_table({s.name(tracker): summary for s, summary in ranked}, protocol, f"{args.dataset}: ranked settings",
                        color=stdout_color()))
     out = args.json or os.path.join(args.results_dir, args.dataset, f"{tracker}_hp_search.json")

@@ -172,16 +172,15 @@ def _alive(pid):
         return False
 
 
-def _blocked_worker(tmp_path):
-    """tools/test.py --workers 2 in a subprocess, its only worker blocked opening frame 2 (a FIFO)."""
+def _blocked_worker(tmp_path, tool="test.py", extra=("--workers", "2")):
+    """``tools/<tool> ... --workers 2`` in a subprocess, a worker blocked opening frame 2 (a FIFO)."""
     data, results = str(tmp_path / "data"), str(tmp_path / "results")
     make_otb(data, num_frames=3)
     frame = os.path.join(data, "v0", "img", "0002.jpg")
     os.remove(frame)
     os.mkfifo(frame)  # opening it for reading waits for a writer that never comes
     env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS="1")
-    parent = subprocess.Popen([sys.executable, os.path.join(REPO, "tools", "test.py"),
-                               *base_args(data, results, "--workers", "2")],
+    parent = subprocess.Popen([sys.executable, os.path.join(REPO, "tools", tool), *base_args(data, results, *extra)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     worker = None
@@ -224,6 +223,22 @@ def test_a_killed_worker_fails_its_video_instead_of_hanging(tmp_path):
         _cleanup(parent, worker)
     assert parent.returncode == 1
     assert "Clip0: its worker process was killed by signal 9 (SIGKILL)" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_hp_search_worker_fails_the_search_instead_of_hanging(tmp_path):
+    parent, worker = _blocked_worker(tmp_path, "hp_search.py", ("--penalty-k", "0.05", "0.2", "--workers", "2"))
+    try:
+        os.kill(worker, signal.SIGKILL)
+        _, stderr = parent.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("tools/hp_search.py hangs after a worker was killed")
+    finally:
+        _cleanup(parent, worker)
+    assert parent.returncode == 1
+    assert "a worker process died; 2 setting(s) not finished: tiny_pk-0.050" in stderr
     assert "Traceback" not in stderr
 
 
