@@ -210,17 +210,22 @@ def _cleanup(parent, worker):
     parent.communicate()
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_a_killed_worker_fails_its_video_instead_of_hanging(tmp_path):
-    parent, worker = _blocked_worker(tmp_path)
+def _kill_worker_and_wait(parent, worker, tool):
+    """SIGKILL ``worker``; ``(parent, its stderr)`` once it exits, a failure if it hangs 60 s."""
     try:
         os.kill(worker, signal.SIGKILL)
         _, stderr = parent.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        pytest.fail("tools/test.py hangs after its worker was killed")
+        pytest.fail(f"{tool} hangs after its worker was killed")
     finally:
         _cleanup(parent, worker)
+    return parent, stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_worker_fails_its_video_instead_of_hanging(tmp_path):
+    parent, stderr = _kill_worker_and_wait(*_blocked_worker(tmp_path), "tools/test.py")
     assert parent.returncode == 1
     assert "Clip0: its worker process was killed by signal 9 (SIGKILL)" in stderr
     assert "Traceback" not in stderr
@@ -229,14 +234,8 @@ def test_a_killed_worker_fails_its_video_instead_of_hanging(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_killed_hp_search_worker_fails_the_search_instead_of_hanging(tmp_path):
-    parent, worker = _blocked_worker(tmp_path, "hp_search.py", ("--penalty-k", "0.05", "0.2", "--workers", "2"))
-    try:
-        os.kill(worker, signal.SIGKILL)
-        _, stderr = parent.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail("tools/hp_search.py hangs after a worker was killed")
-    finally:
-        _cleanup(parent, worker)
+    blocked = _blocked_worker(tmp_path, "hp_search.py", ("--penalty-k", "0.05", "0.2", "--workers", "2"))
+    parent, stderr = _kill_worker_and_wait(*blocked, "tools/hp_search.py")
     assert parent.returncode == 1
     assert "a worker process died; 2 setting(s) not finished: tiny_pk-0.050" in stderr
     assert "Traceback" not in stderr
