@@ -292,7 +292,7 @@ def benchmark_nanotrack(config: str, snapshot: str, opencv_backbone: str, opencv
     torch's). A frame is one full ``track``/``update`` call (crop, networks, post-processing).
     ``opencv_backbone``/``opencv_neckhead``: the ONNX pair OpenCV runs (the authors' files or ours
     from ``tools/export_onnx.py --opencv``). Returns per tracker ``ms_per_frame``/``fps``
-    (medians over the timed frames) and the median per-frame ratios
+    (medians over the timed frames; for ours also the ``model`` class run) and the median per-frame ratios
     ``fast_vs_opencv`` / ``plain_vs_opencv`` (> 1: ours is faster).
     """
     import cv2
@@ -318,7 +318,7 @@ def benchmark_nanotrack(config: str, snapshot: str, opencv_backbone: str, opencv
         params = cv2.TrackerNano_Params()
         params.backbone, params.neckhead = opencv_backbone, opencv_neckhead
         opencv = cv2.TrackerNano_create(params)
-        plain, fast = build_tracker(cfg, model), build_tracker(cfg, fast_model)
+        plain, fast = build_tracker(cfg, model, fast=False), build_tracker(cfg, fast_model)
         frames = list(frames)
         rounds = min(int(rounds or len(frames) - 1 - warmup), len(frames) - 1 - warmup)
         if rounds < 1:
@@ -338,6 +338,7 @@ def benchmark_nanotrack(config: str, snapshot: str, opencv_backbone: str, opencv
     for name, seconds in times.items():
         median = float(statistics.median(seconds))
         result[name] = {"ms_per_frame": 1e3 * median, "fps": 1.0 / median}
+    result["plain"]["model"], result["fast"]["model"] = type(plain.model).__name__, type(fast.model).__name__
     result["fast_vs_opencv"] = median_ratio(times["opencv"], times["fast"])
     result["plain_vs_opencv"] = median_ratio(times["opencv"], times["plain"])
     return result

@@ -31,8 +31,8 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> B
 
     ``fast`` (default ``cfg.TRACK.FAST``, on): track with
     :func:`~pysot.models.fast.optimize_for_inference`'s copy of ``model`` where that is
-    exact, i.e. an anchor-based ``ModelBuilder`` on the CPU (float32; parity-tested; NanoTrack
-    keeps its plain model, as fast and exact there). The copy is taken
+    exact, i.e. a ``ModelBuilder`` on the CPU in float32 (every family parity-tested against
+    its original code, NanoTrack on the real sequences). The copy is taken
     now: later changes to ``model``'s weights are not seen (pass ``fast=False``).
     ``fast=True`` also applies it on CUDA (TF32 / cuDNN may round differently).
     """
@@ -57,8 +57,4 @@ def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch
             return model
         if any(p.dtype != torch.float32 for p in model.parameters()):
             return model  # exactness is only established for float32
-        if getattr(model, "is_point_based", False):
-            # NanoTrack: the plain model is as fast (MobileNetV3's depthwise convolutions gain nothing
-            # from folding), and the channels-last copy drifts 1.7 px from the original on V3 bag.
-            return model
     return optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE))

@@ -38,7 +38,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 import torch
 
-from pysot.utils.crop import get_subwindow, round_half_away  # noqa: F401  (round_half_away: re-exported)
+from pysot.utils.crop import get_subwindow, get_subwindow_hwc, round_half_away  # noqa: F401  (round_half_away: re-exported)
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
 
@@ -118,6 +118,12 @@ def validate_init_box(bbox: Sequence[float], image_shape: Tuple[int, ...]) -> Tu
     if x + w <= 0 or y + h <= 0 or x >= im_w or y >= im_h:
         raise ValueError(f"init box {values} lies entirely outside the {im_w}x{im_h} image")
     return x, y, w, h
+
+
+def nan_to_num(values: np.ndarray, nan: float) -> np.ndarray:
+    """``np.nan_to_num(values, nan=nan)`` (infinities to the largest finite values), without its
+    copy and four masks when every value is finite, as on every normal frame."""
+    return values if np.isfinite(values).all() else np.nan_to_num(values, nan=nan)
 
 
 def clip_state(center: np.ndarray, size: np.ndarray, image_shape: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray]:
@@ -205,10 +211,19 @@ class BaseTracker:
     # ---------------------------------------------------------------- model I/O
     @property
     def device(self) -> torch.device:
-        return model_device(self.model)
+        device = getattr(self.model, "device", None)  # a FastModel says; walking parameters costs ~15 us
+        return device if isinstance(device, torch.device) else model_device(self.model)
 
     def _crop(self, img: np.ndarray, center: np.ndarray, model_size: int, original_size: float) -> torch.Tensor:
-        """``[1, 3, model_size, model_size]`` float32 crop (mean-colour padding) on the model's device."""
+        """``[1, 3, model_size, model_size]`` float32 crop (mean-colour padding) on the model's device.
+
+        For a model that runs channels-last (the fast path) the crop is made in that layout
+        directly: the ``H x W x 3`` patch already is one, which saves two copies of the crop.
+        """
+        if getattr(self.model, "channels_last", False) is True:
+            patch = np.ascontiguousarray(get_subwindow_hwc(img, center, model_size, original_size,
+                                                           self.channel_average, half_away=self.legacy_rounding))
+            return torch.from_numpy(patch).float().permute(2, 0, 1).unsqueeze(0).to(self.device)
         patch = get_subwindow(img, center, model_size, original_size, self.channel_average,
                               half_away=self.legacy_rounding)
         return torch.from_numpy(patch).to(self.device)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from pysot.core.registry import TRACKERS
+from pysot.tracker.base_tracker import nan_to_num
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
 
 
@@ -88,4 +89,4 @@ class NanoTracker(SiamRPNTracker):
         x2, y2 = points[0] + delta[2], points[1] + delta[3]
         boxes = np.stack([(x1 + x2) * 0.5, (y1 + y2) * 0.5, x2 - x1, y2 - y1])
         # exp() of a diverged regression can overflow; a finite (huge) box is then penalised away.
-        return np.nan_to_num(boxes, nan=0.0)
+        return nan_to_num(boxes, nan=0.0)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from pysot.core.registry import TRACKERS
-from pysot.tracker.base_tracker import BaseTracker, clip_state, round_half_away
+from pysot.tracker.base_tracker import BaseTracker, clip_state, nan_to_num, round_half_away
 from pysot.utils.anchor import anchor_grid
 from pysot.utils.crop import context_size
 
@@ -192,7 +192,7 @@ class SiamRPNTracker(BaseTracker):
         probability = F.softmax(logits.float(), dim=1)[:, 1].cpu().numpy()
         # A NaN/inf logit (diverged weights, fp16 overflow) is no evidence for the target: score 0,
         # so the reported best_score stays a probability and the state is not moved by it.
-        return np.nan_to_num(probability, nan=0.0)
+        return nan_to_num(probability, nan=0.0)
 
     @staticmethod
     def _convert_boxes(loc: torch.Tensor, anchors: np.ndarray) -> np.ndarray:
@@ -203,7 +203,7 @@ class SiamRPNTracker(BaseTracker):
         # exp(10) = 22026 anchor widths is far beyond any real box; the bound only keeps a
         # diverged head from producing inf/NaN sizes.
         delta[2:, :] = np.exp(np.clip(delta[2:, :], -LOG_SIZE_BOUND, LOG_SIZE_BOUND)) * anchors[2:, :]
-        return np.nan_to_num(delta, nan=0.0)
+        return nan_to_num(delta, nan=0.0)
 
     def _window_influence(self) -> float:
         return self.window_influence
@@ -212,7 +212,7 @@ class SiamRPNTracker(BaseTracker):
         """Index of the chosen proposal and its reported score."""
         _, window = self.anchors_and_window(props.score_size)
         influence = self._window_influence()
-        pscore = np.nan_to_num(props.pscore * (1 - influence) + window * influence, nan=-np.inf)
+        pscore = nan_to_num(props.pscore * (1 - influence) + window * influence, nan=-np.inf)
         best = int(np.argmax(pscore))
         return best, float(props.score[best])
 

@@ -24,6 +24,8 @@ def test_nanotrack_benchmark_runs_and_reports(tmp_path):
     for name in ("plain", "fast", "opencv"):
         assert r[name]["fps"] > 0 and r[name]["ms_per_frame"] > 0
     assert r["fast_vs_opencv"] > 0 and r["plain_vs_opencv"] > 0
+    # the plain tracker really runs the plain network (build_tracker's default is the fast path)
+    assert r["plain"]["model"] == "ModelBuilder" and r["fast"]["model"] == "FastModel"
     assert report["machine"]["cpu"]
 
 

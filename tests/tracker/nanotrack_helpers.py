@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -22,8 +22,10 @@ def require(path: str) -> str:
     return path
 
 
-def nanotrack_tracker(version: int, opts: Tuple[str, ...] = ("TRACK.CLIP_BOX_TO_IMAGE", "False")):
-    """(cfg, tracker) of our experiment with the released snapshot, on the CPU."""
+def nanotrack_tracker(version: int, opts: Tuple[str, ...] = ("TRACK.CLIP_BOX_TO_IMAGE", "False"),
+                      fast: Optional[bool] = None):
+    """(cfg, tracker) of our experiment with the released snapshot, on the CPU (``fast``: as
+    :func:`~pysot.tracker.build_tracker`; the default is the fast path)."""
     from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.tracker import build_tracker
@@ -33,7 +35,7 @@ def nanotrack_tracker(version: int, opts: Tuple[str, ...] = ("TRACK.CLIP_BOX_TO_
     cfg = load_cfg(os.path.join(REPO, "experiments", f"nanotrack_v{version}", "config.yaml"), list(opts))
     model = build_model(cfg).eval()
     load_pretrain(model, weights, strict=True)
-    return cfg, build_tracker(cfg, model)
+    return cfg, build_tracker(cfg, model, fast=fast)
 
 
 def sequence_frames(name: str) -> List[np.ndarray]:

@@ -1,11 +1,14 @@
 """NanoTracker: point grid, box decoding, and frame-by-frame parity with the original NanoTrack code
 on real sequences (V2 bag/book from ../shared/parity/real; V1/V3 and ball1/Biker built here, see
-tests/data/nanotrack/README.md)."""
+tests/data/nanotrack/README.md), for the fast path (the default) and the plain model."""
+import os
+
 import numpy as np
 import pytest
 import torch
 
-from nanotrack_helpers import nanotrack_tracker, reference, sequence_frames
+from nanotrack_helpers import WEIGHTS, nanotrack_tracker, reference, require, sequence_frames
+from pysot.models.fast import FastModel
 from pysot.tracker.nano_tracker import NanoTracker, point_grid
 
 BOX_TOL = 0.05  # px
@@ -64,45 +67,45 @@ def test_tracker_follows_the_best_point():
     assert out["best_score"] > 0.99
 
 
-def _check_parity(version, name, limit=None):
+def _check_parity(version, name, fast):
     frames = sequence_frames(name)  # first: skips where ../shared is absent
     ref = reference(version, name)
     assert len(frames) == int(ref["frames"])
-    _, tracker = nanotrack_tracker(version)
+    _, tracker = nanotrack_tracker(version, fast=fast)
+    assert isinstance(tracker.model, FastModel) == fast
     tracker.init(frames[0], ref["init"])
-    n = len(frames) if limit is None else limit
-    for i in range(1, n):
+    for i in range(1, len(frames)):
         out = tracker.track(frames[i])
         box_err = np.abs(np.asarray(out["bbox"]) - ref["boxes"][i]).max()
         assert box_err <= BOX_TOL, f"v{version} {name} frame {i}: box {out['bbox']} vs {ref['boxes'][i]}"
         assert abs(out["best_score"] - ref["scores"][i]) <= SCORE_TOL, f"v{version} {name} frame {i}: score"
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
 @pytest.mark.parametrize("name", ["bag", "book"])
-def test_v2_parity_with_the_original_on_real_sequences(name):
-    _check_parity(2, name)
+def test_v2_parity_with_the_original_on_real_sequences(name, fast):
+    _check_parity(2, name, fast)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+def test_v3_bag_parity(fast):
+    """The sensitive case: one near-tie on frame 170 flips the best point (1.7 px) when BatchNorm is folded
+    with constants an ulp away from BatchNorm's own (the fast path before its float32 folding)."""
+    _check_parity(3, "bag", fast)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
 @pytest.mark.parametrize("version,name", [(1, "bag"), (1, "book"), (1, "ball1"), (1, "Biker"),
                                           (2, "ball1"), (2, "Biker"),
-                                          (3, "bag"), (3, "book"), (3, "ball1"), (3, "Biker")])
-def test_parity_other_versions_and_sequences(version, name):
-    _check_parity(version, name)
+                                          (3, "book"), (3, "ball1"), (3, "Biker")])
+def test_parity_other_versions_and_sequences(version, name, fast):
+    _check_parity(version, name, fast)
 
 
-@pytest.mark.parametrize("version,name", [(2, "bag"), pytest.param(3, "book", marks=pytest.mark.slow)])
-def test_fast_path_keeps_parity(version, name):
-    """The fast path on request (BN folding, fused post-ops, channels-last) tracks like the original."""
-    from pysot.models.fast import optimize_for_inference
-    from pysot.tracker import build_tracker
+def test_fast_path_is_the_default_and_twins_the_v2_head():
+    from pysot.models.fast.twin import TwinBANv2
 
-    frames = sequence_frames(name)  # skips where ../shared is absent
-    cfg, plain = nanotrack_tracker(version)
-    fast = build_tracker(cfg, optimize_for_inference(plain.model, "cpu", search_size=cfg.TRACK.INSTANCE_SIZE))
-    ref = reference(version, name)
-    fast.init(frames[0], ref["init"])
-    for i in range(1, len(frames)):
-        out = fast.track(frames[i])
-        assert np.abs(np.asarray(out["bbox"]) - ref["boxes"][i]).max() <= BOX_TOL, f"frame {i}"
-        assert abs(out["best_score"] - ref["scores"][i]) <= SCORE_TOL, f"frame {i}"
+    require(os.path.join(WEIGHTS, "nanotrackv2.pth"))
+    _, tracker = nanotrack_tracker(2)
+    assert isinstance(tracker.model, FastModel) and type(tracker.model.model.ban_head) is TwinBANv2

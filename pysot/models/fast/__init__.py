@@ -6,9 +6,10 @@ one process). What it does, and why it stays exact:
 
 * **BatchNorm folding.** Every ``BatchNorm2d`` whose input is always the output
   of one ``Conv2d`` is folded into that convolution
-  (``w' = w * g / sqrt(v + eps)``, ``b' = (b - m) * g / sqrt(v + eps) + beta``,
-  computed in float64 and rounded once to float32), and replaced by
-  ``Identity``. Pairs are found by *running* the model once on example crops
+  (``alpha = g / sqrt(v + eps)``, ``w' = w * alpha``, ``b' = beta - m * alpha + b * alpha``,
+  the constants formed in float32 exactly as BatchNorm's own kernel forms them
+  on every call: float64 constants are an ulp off and moved NanoTrack V3 on
+  the real ``bag`` 1.7 px away from the original), and replaced by ``Identity``. Pairs are found by *running* the model once on example crops
   and recording which module produced each module's input, so any forward code
   (Sequential stacks, ResNet blocks, necks) is handled without naming rules.
 * **Activation fusion.** A ``ReLU``/``ReLU6`` module whose every call consumes
@@ -17,6 +18,14 @@ one process). What it does, and why it stays exact:
   a post-op of that convolution (one oneDNN call on the CPU, no extra pass
   over the feature map). Shared activation modules (ResNet's ``self.relu``,
   called after three different producers) are left alone.
+* **CPU kernels** (float32, no autograd): a 1x1 convolution is a BLAS matrix
+  product over the pixels, any other one oneDNN with a weight packed once
+  (see :mod:`~pysot.models.fast.fuse`); ``Sequential`` containers call their
+  children directly and skip the ``Identity`` left by folding.
+* **NanoTrack.** MobileNetV3's squeeze-excite gates run as one function
+  (:mod:`~pysot.models.fast.mobile`) and NanoTrack V2's two head branches as
+  one (:mod:`~pysot.models.fast.twin`): on 16x16 maps the calls, not the
+  arithmetic, are the cost.
 * **Verification.** The optimised copy is run on the same example crops and
   compared with the original; a mismatch beyond float32 rounding raises
   ``RuntimeError`` instead of silently changing results.
@@ -37,7 +46,8 @@ convolution), :mod:`~pysot.models.fast.fold` (BatchNorm folding and
 activation fusion by tracing), :mod:`~pysot.models.fast.verify` (the
 self-check), :mod:`~pysot.models.fast.model` (the ``FastModel`` wrapper),
 :mod:`~pysot.models.fast.graphs` (CUDA-graph capture),
-:mod:`~pysot.models.fast.xcorr_choice` (cuDNN vs Triton correlation) and
+:mod:`~pysot.models.fast.xcorr_choice` (cuDNN vs Triton correlation),
+:mod:`~pysot.models.fast.twin` and :mod:`~pysot.models.fast.mobile` (NanoTrack) and
 :mod:`~pysot.models.fast.optimize` (the entry point).
 """
 from pysot.models.fast.fold import fold_and_fuse

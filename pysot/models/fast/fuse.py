@@ -1,7 +1,15 @@
 """The fused convolution of the fast path: ``Conv2d`` + folded BatchNorm + activation post-op.
 
-On the CPU in float32 the forward is one oneDNN call (convolution with the
-activation as a post-op), so the feature map is not read twice.
+On the CPU in float32 (inference, no autograd) the forward picks the cheaper kernel:
+
+* a 1x1 convolution is one BLAS matrix product over the pixels, with the bias
+  and the activation applied in place (no per-call set-up at all);
+* any other convolution is one oneDNN call with the activation as a post-op,
+  on a weight reordered once into oneDNN's blocked layout (oneDNN would
+  otherwise reorder it on every call).
+
+Elsewhere (CUDA, autograd, tracing for ONNX export) it is ``F.conv2d`` and the
+activation, the standard ops.
 """
 from __future__ import annotations
 
@@ -57,23 +65,34 @@ class FusedConv2d(nn.Module):
         return cls(conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
     def fold_batchnorm(self, bn: nn.BatchNorm2d) -> None:
-        """Absorb the eval-mode affine map of ``bn`` (running statistics) into weight and bias."""
+        """Absorb the eval-mode affine map of ``bn`` (running statistics) into weight and bias.
+
+        The scale ``alpha = weight / sqrt(var + eps)`` and shift ``beta = bias - mean * alpha``
+        are computed in the parameters' own precision, as PyTorch's BatchNorm kernel computes
+        them for every eval-mode call, not in float64: the exact constants differ from the
+        ones the original networks applied by up to an ulp, and on NanoTrack V3 ``bag`` that
+        difference alone flipped one frame's best point (1.7 px from the original code).
+        """
         if bn.running_mean is None or bn.running_var is None:
             raise ValueError("FusedConv2d: cannot fold a BatchNorm2d without running statistics")
-        w = self.weight.detach().double()
-        gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(bn.running_var).double()
-        beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(bn.running_mean).double()
-        scale = gamma / torch.sqrt(bn.running_var.detach().double() + bn.eps)
-        bias = self.bias.detach().double() if self.bias is not None else torch.zeros_like(scale)
+        var, mean = bn.running_var.detach(), bn.running_mean.detach()
+        gamma = bn.weight.detach() if bn.weight is not None else torch.ones_like(var)
+        shift = bn.bias.detach() if bn.bias is not None else torch.zeros_like(mean)
+        alpha = gamma * (1.0 / torch.sqrt(var + bn.eps))
+        beta = shift - mean * alpha
+        if self.bias is not None:
+            beta = beta + self.bias.detach() * alpha
         dtype = self.weight.dtype
-        self.weight = nn.Parameter((w * scale.reshape(-1, 1, 1, 1)).to(dtype), requires_grad=False)
-        self.bias = nn.Parameter(((bias - bn.running_mean.detach().double()) * scale + beta).to(dtype),
-                                 requires_grad=False)
+        self.weight = nn.Parameter((self.weight.detach() * alpha.reshape(-1, 1, 1, 1)).to(dtype),
+                                   requires_grad=False)
+        self.bias = nn.Parameter(beta.to(dtype), requires_grad=False)
+        self._forget_kernels()
 
     def set_activation(self, activation: str) -> None:
         if self.activation != "none":
             raise ValueError(f"FusedConv2d already has the activation {self.activation!r}")
         self.activation = activation
+        self._forget_kernels()
 
     def extra_repr(self) -> str:
         out_c, in_c = self.weight.shape[0], self.weight.shape[1] * self.groups
@@ -81,15 +100,114 @@ class FusedConv2d(nn.Module):
                 f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
                 f"activation={self.activation}")
 
+    # ------------------------------------------------------------------ CPU kernels
+    # The kernels are prepared once (derived weights, argument lists) and kept as closures:
+    # per call, the module's Python around a 16x16-map convolution otherwise costs as much as
+    # the convolution (~20 us of attribute lookups and checks). Anything that changes the
+    # weights drops them: a device/dtype move (_apply), load_state_dict, fold_batchnorm.
+    def _forget_kernels(self) -> None:
+        self.__dict__.pop("_cpu_kernel", None)
+
+    def _apply(self, fn, recurse=True):
+        self._forget_kernels()
+        return super()._apply(fn, recurse)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._forget_kernels()
+        return super()._load_from_state_dict(*args, **kwargs)
+
+    @property
+    def is_pointwise(self) -> bool:
+        """1x1, stride 1, unpadded: a matrix product over the pixels (one per group)."""
+        return self.weight.shape[2:] == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0)
+
+    def _activation_(self):
+        """The activation as an in-place function (``None`` for none)."""
+        if self.activation == "relu":
+            return torch.relu_
+        if self.activation == "relu6":
+            return lambda y: F.hardtanh_(y, 0.0, 6.0)
+        if self.activation == "hardswish":
+            return lambda y: F.hardswish(y, inplace=True)
+        return None
+
+    def _make_cpu_kernel(self, x: torch.Tensor):
+        """``kernel(x) -> y`` for float32 CPU inference; returns ``None`` for an input it does not cover."""
+        weight, bias, groups = self.weight.detach(), self.bias, self.groups
+        if self.is_pointwise:
+            return self._gemm_kernel(weight, None if bias is None else bias.detach(), groups)
+        try:  # the weight in oneDNN's blocked layout, reordered once instead of on every call
+            packed = torch.ops.mkldnn._reorder_convolution_weight(
+                weight, list(self.padding), list(self.stride), list(self.dilation), groups, list(x.shape))
+        except (AttributeError, RuntimeError):  # pragma: no cover - depends on the torch build
+            packed = weight
+        convolution = torch.ops.mkldnn._convolution_pointwise.default
+        args = (packed, None if bias is None else bias.detach(), list(self.padding), list(self.stride),
+                list(self.dilation), groups) + _POST_OPS[self.activation] + (None,)
+
+        def onednn(x: torch.Tensor) -> torch.Tensor:
+            return convolution(x, *args)
+
+        return onednn
+
+    def _gemm_kernel(self, weight: torch.Tensor, bias: Optional[torch.Tensor], groups: int):
+        """The 1x1 convolution as BLAS matrix products over the pixels, bias and activation in place.
+
+        oneDNN spends ~30-60 us of set-up on each call, more than the arithmetic of a 1x1
+        convolution on a 16x16 map (MobileNetV3's and the BAN towers' projections); a matrix
+        product has almost none. Channels-last ``[B, C, H, W]`` is a ``[B*H*W, C]`` matrix,
+        and a grouped convolution one batched product over column blocks of it. NCHW input
+        (the plain layout) is one ``[O, C] x [C, H*W]`` product per image; other layouts and
+        grouped NCHW return ``None`` (``F.conv2d`` then runs them).
+        """
+        out, c = weight.shape[0], weight.shape[1] * groups
+        activate = self._activation_()
+        if groups == 1:
+            weight_t = weight.reshape(out, c).t().contiguous()  # [C, O]
+        else:
+            weight_t = weight.reshape(groups, out // groups, c // groups).transpose(1, 2).contiguous()
+        weight_nchw = weight.reshape(out, c) if groups == 1 else None
+        bias_column = None if bias is None else bias.reshape(out, 1)
+
+        def gemm(x: torch.Tensor) -> Optional[torch.Tensor]:
+            n, _, h, w = x.shape
+            if x.is_contiguous(memory_format=torch.channels_last):
+                rows = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+                if groups == 1:
+                    y = torch.mm(rows, weight_t)
+                else:
+                    y = torch.empty(n * h * w, groups, out // groups, dtype=x.dtype)
+                    torch.bmm(rows.view(n * h * w, groups, c // groups).transpose(0, 1), weight_t,
+                              out=y.transpose(0, 1))
+                    y = y.view(n * h * w, out)
+                if bias is not None:
+                    y.add_(bias)
+                if activate is not None:
+                    activate(y)
+                return y.view(n, h, w, out).permute(0, 3, 1, 2)
+            if groups == 1 and x.is_contiguous():
+                y = torch.matmul(weight_nchw, x.reshape(n, c, h * w))
+                if bias_column is not None:
+                    y.add_(bias_column)
+                if activate is not None:
+                    activate(y)
+                return y.view(n, out, h, w)
+            return None
+
+        return gemm
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (self.use_mkldnn and x.device.type == "cpu" and x.dtype == torch.float32
-                and self.weight.dtype == torch.float32 and not torch.is_grad_enabled()
-                and not torch.jit.is_tracing()  # the ONNX exporter knows F.conv2d, not oneDNN's op
-                and not torch.is_autocast_enabled("cpu")):  # autocast only rewrites the standard ops
-            attr, scalars = _POST_OPS[self.activation]
-            return torch.ops.mkldnn._convolution_pointwise(
-                x, self.weight, self.bias, list(self.padding), list(self.stride), list(self.dilation),
-                self.groups, attr, scalars, None)
+        if (x.is_cpu and x.dtype is torch.float32 and self.use_mkldnn and not torch.is_grad_enabled()
+                and torch._C._get_tracing_state() is None  # the ONNX exporter knows F.conv2d, not these
+                and not torch.is_autocast_enabled("cpu")  # autocast only rewrites the standard ops
+                and x.dim() == 4):
+            kernel = self.__dict__.get("_cpu_kernel")
+            if kernel is None and self.weight.dtype == torch.float32:
+                kernel = self.__dict__["_cpu_kernel"] = self._make_cpu_kernel(x)
+            if kernel is not None:
+                y = kernel(x)
+                if y is not None:
+                    return y
         y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         if self.activation == "relu":
             return F.relu(y)

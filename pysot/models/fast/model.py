@@ -1,6 +1,7 @@
 """``FastModel``: the optimised copy behind the same ``template``/``track`` protocol."""
 from __future__ import annotations
 
+import contextlib
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -47,6 +48,8 @@ class FastModel(nn.Module):
 
     def _autocast(self):
         if self.amp_dtype is None:
+            if not torch.is_autocast_enabled(self.device.type):
+                return contextlib.nullcontext()  # entering a disabled autocast costs more than a small layer
             return torch.autocast(self.device.type, enabled=False)
         # No cast cache: a cached cast made during a CUDA-graph capture would outlive the capture.
         return torch.autocast(self.device.type, dtype=self.amp_dtype, cache_enabled=False)
