@@ -42,10 +42,18 @@ def _sync(device: torch.device) -> None:
 
 def interleaved_times(steps: Dict[str, Callable[[int], Any]], warmup: int, rounds: int,
                       device: torch.device = torch.device("cpu")) -> Dict[str, List[float]]:
-    """Seconds per call of each ``steps[name](round_index)``, alternating the steps round by round."""
+    """Seconds per call of each ``steps[name](round_index)``, alternating the steps round by round.
+
+    The order rotates every round, so each step follows each other step equally often: a step
+    finds the caches as the previous one left them, and a fixed order would always hand the
+    same step the same neighbour.
+    """
     times: Dict[str, List[float]] = {name: [] for name in steps}
+    names = list(steps)
     for index in range(warmup + rounds):
-        for name, step in steps.items():
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            step = steps[name]
             _sync(device)
             start = time.perf_counter()
             step(index)
