@@ -78,6 +78,24 @@ def test_prepared_kernels_follow_weight_changes():
             torch.testing.assert_close(fused(x.double()), other.double()(x.double()))
 
 
+def test_prepared_kernels_survive_pickling_and_deepcopy():
+    import copy
+    import io
+
+    fused = FusedConv2d.from_conv(nn.Conv2d(6, 6, 3, padding=1, groups=6, bias=False))
+    x = torch.randn(1, 6, 9, 9)
+    with torch.no_grad():
+        expected = fused(x)  # prepares the kernel (a closure)
+        buffer = io.BytesIO()
+        torch.save(fused, buffer)
+        buffer.seek(0)
+        for clone in (torch.load(buffer, weights_only=False), copy.deepcopy(fused)):
+            torch.testing.assert_close(clone(x), expected)
+            clone.weight.mul_(2)  # the clone's own weights are the ones it uses
+            clone.load_state_dict(clone.state_dict())
+            torch.testing.assert_close(clone(x), 2 * expected, rtol=1e-5, atol=1e-5)
+
+
 def test_weights_made_in_inference_mode_work():
     with torch.inference_mode():
         fused = FusedConv2d.from_conv(nn.Conv2d(4, 4, 3, padding=1))

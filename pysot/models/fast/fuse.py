@@ -116,6 +116,11 @@ class FusedConv2d(nn.Module):
         self._forget_kernels()
         return super()._load_from_state_dict(*args, **kwargs)
 
+    def __getstate__(self):  # pickling and deepcopy: the prepared kernel is a closure, rebuilt on demand
+        state = self.__dict__.copy()
+        state.pop("_cpu_kernel", None)
+        return state
+
     @property
     def is_pointwise(self) -> bool:
         """1x1, stride 1, unpadded: a matrix product over the pixels (one per group)."""
