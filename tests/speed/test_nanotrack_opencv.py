@@ -1,6 +1,5 @@
 """tools/export_onnx.py --opencv: OpenCV's own cv2.TrackerNano runs our exported NanoTrack files and
 tracks exactly as with the authors' ONNX files (../shared/weights/nanotrack), on real sequences."""
-import logging
 import os
 
 import cv2
@@ -14,21 +13,6 @@ pytest.importorskip("onnxruntime")
 requires_tracker_nano = pytest.mark.skipif(not hasattr(cv2, "TrackerNano_create"),
                                            reason="this OpenCV build has no cv2.TrackerNano")
 CONFIG = os.path.join(REPO, "experiments", "nanotrack_v{}", "config.yaml")
-
-
-@pytest.fixture
-def pysot_log():
-    """Messages of the ``pysot`` loggers (they do not propagate to pytest's caplog)."""
-    messages = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            messages.append(record.getMessage())
-
-    handler, logger = Collect(), logging.getLogger("pysot")
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def _export(tmp_path, version=2, snapshot=True):
@@ -74,14 +58,14 @@ def test_graph_names_are_what_opencv_asks_for(tmp_path):
     assert [o.name for o in head.output] == ["output1", "output2"]
 
 
-def test_v3_is_refused_with_the_reason(tmp_path, pysot_log):
+def test_v3_is_refused_with_the_reason(tmp_path, log_messages):
     code, prefix = _export(tmp_path, version=3, snapshot=False)
     assert code == 2
-    assert any("16x16 score map; this model gives 15x15" in m for m in pysot_log), pysot_log
+    assert any("16x16 score map; this model gives 15x15" in m for m in log_messages), log_messages
     assert not os.path.exists(prefix + "_backbone.onnx")
 
 
-def test_anchor_based_model_is_refused(tmp_path, pysot_log):
+def test_anchor_based_model_is_refused(tmp_path, log_messages):
     code = load_tool("export_onnx").main(["--config", os.path.join(REPO, "experiments", "siamrpn_alex_tiny",
                                                                    "config.yaml"), "--opencv", str(tmp_path / "x")])
-    assert code == 2 and any("NanoTrack models only" in m for m in pysot_log), pysot_log
+    assert code == 2 and any("NanoTrack models only" in m for m in log_messages), log_messages
