@@ -38,7 +38,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 import torch
 
-from pysot.utils.crop import get_subwindow, get_subwindow_hwc, round_half_away  # noqa: F401  (round_half_away: re-exported)
+from pysot.utils.crop import get_subwindow_hwc, hwc_to_nchw, round_half_away  # noqa: F401  (round_half_away: re-exported)
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
 
@@ -220,13 +220,13 @@ class BaseTracker:
         For a model that runs channels-last (the fast path) the crop is made in that layout
         directly: the ``H x W x 3`` patch already is one, which saves two copies of the crop.
         """
+        patch = get_subwindow_hwc(img, center, model_size, original_size, self.channel_average,
+                                  half_away=self.legacy_rounding)
         if getattr(self.model, "channels_last", False) is True:
-            patch = np.ascontiguousarray(get_subwindow_hwc(img, center, model_size, original_size,
-                                                           self.channel_average, half_away=self.legacy_rounding))
-            return torch.from_numpy(patch).float().permute(2, 0, 1).unsqueeze(0).to(self.device)
-        patch = get_subwindow(img, center, model_size, original_size, self.channel_average,
-                              half_away=self.legacy_rounding)
-        return torch.from_numpy(patch).to(self.device)
+            crop = torch.from_numpy(np.ascontiguousarray(patch)).float().permute(2, 0, 1).unsqueeze(0)
+        else:
+            crop = torch.from_numpy(hwc_to_nchw(patch))
+        return crop.to(self.device)
 
     def init(self, img: np.ndarray, bbox: Sequence[float]) -> None:  # pragma: no cover - interface
         raise NotImplementedError

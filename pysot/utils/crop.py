@@ -52,7 +52,7 @@ def get_subwindow(im: np.ndarray, pos: Sequence[float], model_sz: int, original_
     differ on negative halves, i.e. when the window sticks out of the top or left
     of the image by a whole number of pixels plus one half.
     """
-    return _hwc_to_nchw(get_subwindow_hwc(im, pos, model_sz, original_sz, avg_chans, half_away))
+    return hwc_to_nchw(get_subwindow_hwc(im, pos, model_sz, original_sz, avg_chans, half_away))
 
 
 def get_subwindow_hwc(im: np.ndarray, pos: Sequence[float], model_sz: int, original_sz: float,
@@ -94,7 +94,8 @@ def get_subwindow_hwc(im: np.ndarray, pos: Sequence[float], model_sz: int, origi
     return patch
 
 
-def _hwc_to_nchw(patch: np.ndarray) -> np.ndarray:
+def hwc_to_nchw(patch: np.ndarray) -> np.ndarray:
+    """``H x W x 3`` uint8 patch -> contiguous float32 ``[1, 3, H, W]``."""
     return np.ascontiguousarray(patch.transpose(2, 0, 1)[np.newaxis].astype(np.float32))
 
 

@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from pysot.models.fast.fold import _replace_modules
+
 
 class FastSqueezeExcite(nn.Module):
     """``x * hardsigmoid(fc2(relu(fc1(mean(x)))))`` for ``x [B, C, H, W]``, from a folded
@@ -48,8 +50,5 @@ def fast_squeeze_excite(model: nn.Module) -> int:
         if kinds != [nn.Linear, nn.ReLU, nn.Linear, nn.Hardsigmoid] or layers[0].bias is None or layers[2].bias is None:
             continue
         swapped[id(module)] = FastSqueezeExcite(layers[0], layers[2])
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if id(child) in swapped:
-                setattr(parent, name, swapped[id(child)])
+    _replace_modules(model, swapped)
     return len(swapped)

@@ -81,8 +81,9 @@ class TwinBANv2(nn.Module):
         self.gate_fc2 = _block_diagonal(cls.CA_layer.fc2, reg.CA_layer.fc2)
         self.tower = nn.Sequential(*[_concat(a, b, grouped=True)
                                      for a, b in zip(_convs(head.cls_pw_tower), _convs(head.bbox_pw_tower))])
-        self.pred = _block_diagonal(_convs(head.cls_pred)[0], _convs(head.bbox_pred)[0])
-        self.cls_channels = int(_convs(head.cls_pred)[0].weight.shape[0])
+        cls_pred = _convs(head.cls_pred)[0]
+        self.pred = _block_diagonal(cls_pred, _convs(head.bbox_pred)[0])
+        self.cls_channels = int(cls_pred.weight.shape[0])
 
     def prepare_template(self, z_f: torch.Tensor) -> torch.Tensor:
         """``z_f [B, C, hk, wk]`` -> the block-diagonal correlation matrix ``[B, 2C, 2*hk*wk]``."""
