@@ -1,6 +1,8 @@
 """NanoTracker: point grid, box decoding, and frame-by-frame parity with the original NanoTrack code
 on real sequences (V2 bag/book from ../shared/parity/real; V1/V3 and ball1/Biker built here, see
-tests/data/nanotrack/README.md), for the fast path (the default) and the plain model."""
+tests/data/nanotrack/README.md) and on the panned edge clips (borders, a lost target, a tiny one), for
+the fast path (the default) and the plain model."""
+import glob
 import os
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 from nanotrack_helpers import WEIGHTS, nanotrack_tracker, reference, require, sequence_frames
 from pysot.models.fast import FastModel
 from pysot.tracker.nano_tracker import NanoTracker, point_grid
+from shared_paths import REPO
 
 BOX_TOL = 0.05  # px
 SCORE_TOL = 1e-4
@@ -101,6 +104,39 @@ def test_v3_bag_parity(fast):
                                           (3, "book"), (3, "ball1"), (3, "Biker")])
 def test_parity_other_versions_and_sequences(version, name, fast):
     _check_parity(version, name, fast)
+
+
+EDGE_CLIPS = ("bag_lost", "biker_corner", "book_left", "book_tiny", "book_top")
+
+
+def _check_edge_clip(version, clip, fast):
+    """The panned real clips (borders, a target leaving the view, a tiny target) against the original code."""
+    import cv2
+
+    ref = np.load(os.path.join(REPO, "tests", "data", "nanotrack", f"nanotrack_v{version}__{clip}.npz"))
+    folder = os.path.join(REPO, "tests", "data", "real_parity", "clips", str(ref["clip"]))
+    frames = [cv2.imread(p) for p in sorted(glob.glob(os.path.join(folder, "*.jpg")))]
+    assert len(frames) == int(ref["frames"])
+    _, tracker = nanotrack_tracker(version, fast=fast)  # skips without the released weights
+    tracker.init(frames[0], ref["init"])
+    for i in range(1, len(frames)):
+        out = tracker.track(frames[i])
+        assert np.abs(np.asarray(out["bbox"]) - ref["boxes"][i]).max() <= BOX_TOL, f"v{version} {clip} frame {i}"
+        assert abs(out["best_score"] - ref["scores"][i]) <= SCORE_TOL, f"v{version} {clip} frame {i}: score"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+@pytest.mark.parametrize("clip", EDGE_CLIPS)
+def test_v2_parity_at_the_edges(clip, fast):
+    _check_edge_clip(2, clip, fast)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "plain"])
+@pytest.mark.parametrize("version", [1, 3])
+@pytest.mark.parametrize("clip", EDGE_CLIPS)
+def test_v1_v3_parity_at_the_edges(version, clip, fast):
+    _check_edge_clip(version, clip, fast)
 
 
 def test_fast_path_is_the_default_and_twins_the_v2_head():
