@@ -160,14 +160,14 @@ def test_merge_from_file_follows_base_as_in_the_readme(tmp_path):
 
 
 @pytest.mark.parametrize("text, key, match", [
-    ("TRACK:\n  EXEMPLAR_SIZE: 0\n", "TRACK.EXEMPLAR_SIZE", r"0 is out of range \(must be > 0\)"),
-    ("ANCHOR:\n  STRIDE: 0\n", "ANCHOR.STRIDE", r"must be > 0"),
-    ("TRACK:\n  CONTEXT_AMOUNT: -0.5\n", "TRACK.CONTEXT_AMOUNT", r"must be >= 0"),
+    ("TRACK:\n  EXEMPLAR_SIZE: 0\n", "TRACK.EXEMPLAR_SIZE", r"0 is out of range \(must be in \(0, 4096\]\)"),
+    ("ANCHOR:\n  STRIDE: 0\n", "ANCHOR.STRIDE", r"must be in \(0, 64\]"),
+    ("TRACK:\n  CONTEXT_AMOUNT: -0.5\n", "TRACK.CONTEXT_AMOUNT", r"must be in \[0, 10\]"),
     ("TRACK:\n  LR: -1\n", "TRACK.LR", r"must be in \[0, 1\]"),
     ("TRACK:\n  WINDOW_INFLUENCE: 2\n", "TRACK.WINDOW_INFLUENCE", r"must be in \[0, 1\]"),
     ("TRACK:\n  LR: .nan\n", "TRACK.LR", "not a finite number"),
     ("TRAIN:\n  BASE_LR: .inf\n", "TRAIN.BASE_LR", "not a finite number"),
-    ("ANCHOR:\n  RATIOS: [0.5, -1]\n", "ANCHOR.RATIOS", "must be > 0"),
+    ("ANCHOR:\n  RATIOS: [0.5, -1]\n", "ANCHOR.RATIOS", r"must be in \(0, 100\]"),
     ("ANCHOR:\n  SCALES: []\n", "ANCHOR.SCALES", "at least one value"),
     ("TRACK:\n  INSTANCE_SIZE: 100\n", "TRACK.INSTANCE_SIZE", "smaller than TRACK.EXEMPLAR_SIZE"),
     ("BACKBONE:\n  KWARGS:\n    width_mult: .nan\n", "BACKBONE.KWARGS.width_mult", "not a finite number"),

@@ -34,6 +34,7 @@ class Config(CN):
 
     def merge_from_list(self, cfg_list: list) -> None:
         """yacs's ``KEY VALUE`` merge, then the range checks of :func:`validate_cfg`."""
+        _check_override_keys(self, list(cfg_list))
         super().merge_from_list(cfg_list)
         validate_cfg(self, "override")
 
@@ -241,36 +242,58 @@ def _defaults() -> Config:
 # window weight above 1 that turns the cosine window negative). Each entry:
 # key -> (test, description of the accepted values).
 _Check = Tuple[Callable[[float], bool], str]
-_POSITIVE: _Check = (lambda v: v > 0, "> 0")
+
+
+def _within(low: float, high: float, low_open: bool = False) -> _Check:
+    if low_open:
+        return (lambda v: low < v <= high), f"in ({low:g}, {high:g}]"
+    return (lambda v: low <= v <= high), f"in [{low:g}, {high:g}]"
+
+
+# Every float in a config, wherever it is (KWARGS included), lies within +-MAX_FLOAT: a finite
+# 1e300 passes isfinite() but overflows the first time it is squared or exponentiated
+# (TRACK.CONTEXT_AMOUNT 1e300 -> OverflowError in the crop). The keys below have tighter ranges.
+MAX_FLOAT = 1e6
+# Side of any crop, search region or output map in pixels: a 100,000-pixel search crop asks
+# torch for terabytes; the released models use 127..831.
+MAX_SIDE = 4096
+_SIDE: _Check = _within(0, MAX_SIDE, low_open=True)
+_SIDE_OR_OFF: _Check = _within(0, MAX_SIDE)
+_POSITIVE: _Check = _within(0, MAX_FLOAT, low_open=True)
 _NON_NEGATIVE: _Check = (lambda v: v >= 0, ">= 0")
 _AT_LEAST_ONE: _Check = (lambda v: v >= 1, ">= 1")
-_UNIT: _Check = (lambda v: 0 <= v <= 1, "in [0, 1]")
+_UNIT: _Check = _within(0, 1)
 
 _RANGES = {
-    "TRACK.EXEMPLAR_SIZE": _POSITIVE, "TRACK.INSTANCE_SIZE": _POSITIVE, "TRACK.BASE_SIZE": _NON_NEGATIVE,
-    "TRACK.CONTEXT_AMOUNT": _NON_NEGATIVE, "TRACK.PENALTY_K": _NON_NEGATIVE, "TRACK.WINDOW_INFLUENCE": _UNIT,
-    "TRACK.LR": _UNIT, "TRACK.LOST_INSTANCE_SIZE": _POSITIVE, "TRACK.CONFIDENCE_LOW": _UNIT,
-    "TRACK.CONFIDENCE_HIGH": _UNIT, "TRACK.MASK_THERSHOLD": _UNIT, "TRACK.MASK_OUTPUT_SIZE": _POSITIVE,
-    "TRACK.SCALE_NUM": _AT_LEAST_ONE, "TRACK.SCALE_STEP": _POSITIVE, "TRACK.SCALE_PENALTY": _POSITIVE,
-    "TRACK.SCALE_LR": _UNIT, "TRACK.RESPONSE_UP": _AT_LEAST_ONE, "TRACK.TOTAL_STRIDE": _POSITIVE,
-    "TRACK.SMALL_OBJECT_INSTANCE_SIZE": _NON_NEGATIVE, "TRACK.SMALL_OBJECT_AREA_RATIO": _NON_NEGATIVE,
+    "TRACK.EXEMPLAR_SIZE": _SIDE, "TRACK.INSTANCE_SIZE": _SIDE, "TRACK.BASE_SIZE": _within(0, MAX_SIDE),
+    # the crop's side is the target's size times about 1 + 2 * CONTEXT_AMOUNT (0.5 in every release)
+    "TRACK.CONTEXT_AMOUNT": _within(0, 10), "TRACK.PENALTY_K": _within(0, 100), "TRACK.WINDOW_INFLUENCE": _UNIT,
+    "TRACK.LR": _UNIT, "TRACK.LOST_INSTANCE_SIZE": _SIDE, "TRACK.CONFIDENCE_LOW": _UNIT,
+    "TRACK.CONFIDENCE_HIGH": _UNIT, "TRACK.MASK_THERSHOLD": _UNIT, "TRACK.MASK_OUTPUT_SIZE": _SIDE,
+    "TRACK.OUTPUT_SIZE": _within(0, MAX_SIDE),
+    # SiamFC: scales step^-(n-1)/2 .. step^(n-1)/2, the response map upsampled RESPONSE_UP times
+    "TRACK.SCALE_NUM": _within(1, 15), "TRACK.SCALE_STEP": _within(0, 2, low_open=True),
+    "TRACK.SCALE_PENALTY": _within(0, 1, low_open=True),
+    "TRACK.SCALE_LR": _UNIT, "TRACK.RESPONSE_UP": _within(1, 64), "TRACK.TOTAL_STRIDE": _within(0, 64, low_open=True),
+    "TRACK.SMALL_OBJECT_INSTANCE_SIZE": _SIDE_OR_OFF, "TRACK.SMALL_OBJECT_AREA_RATIO": _UNIT,
     "TRACK.DISTRACTOR.NMS_THRESHOLD": _UNIT, "TRACK.DISTRACTOR.SCORE_THRESHOLD": _UNIT,
-    "TRACK.DISTRACTOR.MAX_NUM": _NON_NEGATIVE, "TRACK.DISTRACTOR.WEIGHT": _NON_NEGATIVE,
-    "TRACK.DISTRACTOR.TOP_K": _AT_LEAST_ONE, "TRACK.GLOBAL_SEARCH.FAILURE_SCORE": _UNIT,
-    "TRACK.GLOBAL_SEARCH.STEP": _NON_NEGATIVE, "TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE": _POSITIVE,
-    "ANCHOR.STRIDE": _POSITIVE, "ANCHOR.RATIOS": _POSITIVE, "ANCHOR.SCALES": _POSITIVE,
+    "TRACK.DISTRACTOR.MAX_NUM": _within(0, 1000), "TRACK.DISTRACTOR.WEIGHT": _within(0, 100),
+    "TRACK.DISTRACTOR.TOP_K": _within(1, 1000), "TRACK.GLOBAL_SEARCH.FAILURE_SCORE": _UNIT,
+    "TRACK.GLOBAL_SEARCH.STEP": _within(0, MAX_SIDE), "TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE": _SIDE,
+    "ANCHOR.STRIDE": _within(0, 64, low_open=True), "ANCHOR.RATIOS": _within(0, 100, low_open=True),
+    "ANCHOR.SCALES": _within(0, 1000, low_open=True), "POINT.STRIDE": _within(0, 64, low_open=True),
     "TRAIN.THR_HIGH": _UNIT, "TRAIN.THR_LOW": _UNIT, "TRAIN.NEG_NUM": _NON_NEGATIVE,
-    "TRAIN.POS_NUM": _NON_NEGATIVE, "TRAIN.TOTAL_NUM": _NON_NEGATIVE, "TRAIN.EXEMPLAR_SIZE": _POSITIVE,
-    "TRAIN.SEARCH_SIZE": _POSITIVE, "TRAIN.BASE_SIZE": _NON_NEGATIVE, "TRAIN.OUTPUT_SIZE": _POSITIVE,
+    "TRAIN.POS_NUM": _NON_NEGATIVE, "TRAIN.TOTAL_NUM": _NON_NEGATIVE, "TRAIN.EXEMPLAR_SIZE": _SIDE,
+    "TRAIN.SEARCH_SIZE": _SIDE, "TRAIN.BASE_SIZE": _within(0, MAX_SIDE), "TRAIN.OUTPUT_SIZE": _SIDE,
     "TRAIN.EPOCH": _NON_NEGATIVE, "TRAIN.START_EPOCH": _NON_NEGATIVE, "TRAIN.BATCH_SIZE": _AT_LEAST_ONE,
-    "TRAIN.NUM_WORKERS": _NON_NEGATIVE, "TRAIN.MOMENTUM": _UNIT, "TRAIN.WEIGHT_DECAY": _NON_NEGATIVE,
-    "TRAIN.CLS_WEIGHT": _NON_NEGATIVE, "TRAIN.LOC_WEIGHT": _NON_NEGATIVE, "TRAIN.MASK_WEIGHT": _NON_NEGATIVE,
-    "TRAIN.PRINT_FREQ": _AT_LEAST_ONE, "TRAIN.GRAD_CLIP": _NON_NEGATIVE, "TRAIN.BASE_LR": _POSITIVE,
+    "TRAIN.NUM_WORKERS": _NON_NEGATIVE, "TRAIN.MOMENTUM": _UNIT, "TRAIN.WEIGHT_DECAY": _UNIT,
+    "TRAIN.CLS_WEIGHT": _within(0, 1000), "TRAIN.LOC_WEIGHT": _within(0, 1000), "TRAIN.MASK_WEIGHT": _within(0, 1000),
+    "TRAIN.PRINT_FREQ": _AT_LEAST_ONE, "TRAIN.GRAD_CLIP": _within(0, MAX_FLOAT), "TRAIN.BASE_LR": _within(0, 10, True),
     "TRAIN.ITERS_PER_EPOCH": _NON_NEGATIVE, "TRAIN.LR_WARMUP.EPOCH": _NON_NEGATIVE,
-    "BACKBONE.LAYERS_LR": _NON_NEGATIVE, "BACKBONE.TRAIN_EPOCH": _NON_NEGATIVE,
-    "DATASET.TEMPLATE.SHIFT": _NON_NEGATIVE, "DATASET.TEMPLATE.SCALE": _NON_NEGATIVE,
+    "BACKBONE.LAYERS_LR": _within(0, 100), "BACKBONE.TRAIN_EPOCH": _NON_NEGATIVE,
+    "DATASET.TEMPLATE.SHIFT": _within(0, MAX_SIDE), "DATASET.TEMPLATE.SCALE": _UNIT,
     "DATASET.TEMPLATE.BLUR": _UNIT, "DATASET.TEMPLATE.FLIP": _UNIT, "DATASET.TEMPLATE.COLOR": _UNIT,
-    "DATASET.SEARCH.SHIFT": _NON_NEGATIVE, "DATASET.SEARCH.SCALE": _NON_NEGATIVE,
+    "DATASET.SEARCH.SHIFT": _within(0, MAX_SIDE), "DATASET.SEARCH.SCALE": _UNIT,
     "DATASET.SEARCH.BLUR": _UNIT, "DATASET.SEARCH.FLIP": _UNIT, "DATASET.SEARCH.COLOR": _UNIT,
     "DATASET.NEG": _UNIT, "DATASET.NEG_SAME_CATEGORY": _UNIT, "DATASET.GRAY": _UNIT,
     "DATASET.VIDEOS_PER_EPOCH": _NON_NEGATIVE,
@@ -295,9 +318,9 @@ def _numbers(value: object) -> list:
 def validate_cfg(cfg: CN, source: str = "config") -> None:
     """Refuse values that cannot work, with a :class:`ConfigError` naming ``source`` (the YAML) and the key.
 
-    Checked: every number in the config (``KWARGS`` included) is finite; the keys of
-    ``_RANGES`` lie in their range (sizes and strides positive, rates and probabilities
-    in ``[0, 1]``, ...); search crops are at least the template (``TRACK.*INSTANCE_SIZE
+    Checked: every number in the config (``KWARGS`` included) is finite, and every float
+    lies within ``+-MAX_FLOAT``; the keys of ``_RANGES`` lie in their range (sizes and
+    strides positive and at most :data:`MAX_SIDE`, rates and probabilities in ``[0, 1]``, ...); search crops are at least the template (``TRACK.*INSTANCE_SIZE
     >= TRACK.EXEMPLAR_SIZE``; the disabled small-object crop ``0`` excepted);
     ``TRACK.TYPE`` names a registered tracker.
     """
@@ -307,6 +330,9 @@ def validate_cfg(cfg: CN, source: str = "config") -> None:
         for number in _numbers(value):
             if not math.isfinite(number):
                 raise ConfigError(f"{source}: {key}: {value!r} is not a finite number")
+            if isinstance(number, float) and abs(number) > MAX_FLOAT:
+                raise ConfigError(f"{source}: {key}: {value!r} is out of range (a float must lie within "
+                                  f"+-{MAX_FLOAT:g}; this one would overflow the arithmetic)")
         check = _RANGES.get(key)
         if check is None:
             continue
@@ -351,6 +377,79 @@ def get_cfg() -> Config:
     return _DEFAULTS.clone()
 
 
+# Limits of what a config file may ask the loader to do. An experiment YAML (or the config
+# a checkpoint stores) is a few kilobytes, a few levels deep, with a handful of anchors; a
+# file far past these is a mistake or an attack: an alias bomb (9 aliases of 9 aliases ...,
+# billions of values after expansion) never finishes loading, 100,000 nested brackets
+# overflow the parser's recursion, and a 50 MB scalar takes minutes to scan.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 64  # nested mappings / sequences
+MAX_CONFIG_VALUES = 100_000  # scalars and collections, counted with every alias expanded
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int, first_line: int) -> None:
+        super().__init__(key, line, first_line)
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the
+    last one silently, so a setting typed twice would be half ignored)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *base" merges, overriding is its point
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # unhashable key: the base constructor reports it
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1, first)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_yaml_structure(text: str, where: str) -> None:
+    """Raise :class:`ConfigError` when ``text`` nests deeper than :data:`MAX_CONFIG_DEPTH` or
+    holds more than :data:`MAX_CONFIG_VALUES` values once its aliases are expanded.
+
+    Walks PyYAML's event stream (its parser keeps an explicit state stack, no recursion) and
+    stops at the first excess, so a hostile file is refused after reading only its start.
+    """
+    sizes: dict = {}  # anchor -> values it stands for, expanded
+    stack: list = []  # open collections: [anchor, values so far]
+
+    def add(n: int, line: int) -> None:
+        if stack:
+            stack[-1][1] += n
+            if stack[-1][1] > MAX_CONFIG_VALUES:
+                raise ConfigError(f"{where}: line {line}: more than {MAX_CONFIG_VALUES} values once its aliases "
+                                  "are expanded (an alias bomb?); a config needs a few hundred")
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_CONFIG_DEPTH:
+                raise ConfigError(f"{where}: line {line}: nested more than {MAX_CONFIG_DEPTH} levels deep; "
+                                  "a config needs a few")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, n = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = n
+            add(n, line)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            add(1, line)
+        elif isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1), line)
+
+
 def _read_yaml(path: str, included_from: Optional[str] = None, _chain: tuple = ()) -> dict:
     if not os.path.isfile(path):
         where = f"{included_from}: _BASE_: " if included_from else ""
@@ -361,13 +460,24 @@ def _read_yaml(path: str, included_from: Optional[str] = None, _chain: tuple = (
         raise ConfigError(f"{included_from}: _BASE_ makes a cycle: {cycle}")
     where = f"{included_from}: _BASE_: {path}" if included_from else path
     try:
-        with open(path, "r", encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)  # never more: the size on disk may change or lie
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{where}: larger than {MAX_CONFIG_BYTES // 1024} KiB; a config file is a few KiB "
+                              "(is this the right file?)")
+        text = raw.decode("utf-8")
+        _check_yaml_structure(text, where)
+        data = yaml.load(text, Loader=_StrictLoader)
     except UnicodeDecodeError as e:
         raise ConfigError(f"{where}: not UTF-8 text (byte {e.start}: {e.object[e.start:e.start + 1]!r}); "
                           "save the YAML as UTF-8") from None
+    except _DuplicateKey as e:
+        raise ConfigError(f"{where}: line {e.line}: key {e.key!r} is given twice in one mapping (first on line "
+                          f"{e.first_line}); keep one") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{where}: not valid YAML: {e}") from None
+    except RecursionError:  # a structure the depth check did not see (kept as a safety net)
+        raise ConfigError(f"{where}: nested too deeply to load") from None
     except OSError as e:
         raise ConfigError(f"{where}: cannot read: {e.strerror or e}") from None
     if data is None:
@@ -406,6 +516,24 @@ def _fit_to_schema(data: dict, node: CN, path: str, prefix: str = "") -> None:
                 _fit_to_schema(value, default, path, dotted + ".")
         elif isinstance(default, float) and type(value) is int:
             data[key] = float(value)
+
+
+def _check_override_keys(cfg: CN, opts: list) -> None:
+    """Refuse ``KEY VALUE`` where ``KEY`` is a whole section (``TRACK 5``) in one line; yacs's
+    own error prints the section's every default value (about 50 lines)."""
+    for i in range(0, len(opts) - 1, 2):
+        node: object = cfg
+        try:
+            for part in str(opts[i]).split("."):
+                node = node[part]
+        except (KeyError, TypeError):
+            continue  # yacs names the unknown key
+        if isinstance(node, CN) and not isinstance(opts[i + 1], dict):
+            keys = list(node)
+            example = f", e.g. {opts[i]}.{keys[0]} VALUE" if keys else ""
+            raise ConfigError(f"command-line override: {opts[i]} is a section of keys "
+                              f"({', '.join(keys[:6])}{', ...' if len(keys) > 6 else ''}), not a value: "
+                              f"override one of its keys{example}")
 
 
 def _fit_opts_to_schema(cfg: CN, opts: list) -> list:
@@ -462,6 +590,7 @@ def load_cfg(path: str, opts: Optional[list] = None) -> CN:
     cfg = get_cfg()
     merge_cfg_file(cfg, path)
     if opts:
+        _check_override_keys(cfg, list(opts))
         try:
             CN.merge_from_list(cfg, _fit_opts_to_schema(cfg, list(opts)))
         except (KeyError, ValueError, AssertionError) as e:

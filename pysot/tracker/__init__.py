@@ -38,9 +38,45 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> B
     """
     cls = TRACKERS.get(cfg.TRACK.TYPE)
     where = f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE"
+    check_head_fits(cls, model, where)
     model = _inference_model(cfg, model, fast)
     kwargs = dict(cls.config_kwargs(cfg), model=model)
     return TRACKERS.build(cfg.TRACK.TYPE, kwargs, where=where)
+
+
+def model_head_kind(model: torch.nn.Module) -> Optional[str]:
+    """What ``model``'s head outputs: ``"points"`` (BAN head, NanoTrack), ``"score map"``
+    (SiamFC's head) or ``"anchors"`` (an RPN head); ``None`` for a model that is no
+    :class:`~pysot.models.model_builder.ModelBuilder` (an exported graph, a test double)."""
+    from pysot.models.fast import FastModel
+    from pysot.models.head.siamfc import SiamFCHead
+    from pysot.models.model_builder import ModelBuilder
+
+    inner = model.model if isinstance(model, FastModel) else model
+    if not isinstance(inner, ModelBuilder):
+        return None
+    if inner.is_point_based:
+        return "points"
+    return "score map" if isinstance(inner.head, SiamFCHead) else "anchors"
+
+
+def check_head_fits(cls, model: torch.nn.Module, where: str = "TRACK.TYPE") -> None:
+    """Raise ``ValueError`` when tracker class ``cls`` cannot read ``model``'s output: a SiamFC
+    tracker on an RPN model would take anchor logits for a score map and track with
+    meaningless scores, without any error."""
+    kind = model_head_kind(model)
+    if kind is None:
+        return
+    wanted = getattr(cls, "HEAD", None)
+    head = type(getattr(model, "model", model).head).__name__
+    if wanted is not None and wanted != kind:
+        has_mask = bool(getattr(model, "has_mask", False))
+        fits = ", ".join(n for n in TRACKERS if getattr(TRACKERS.get(n), "HEAD", None) == kind
+                         and (has_mask or not getattr(TRACKERS.get(n), "NEEDS_MASK", False)))
+        raise ValueError(f"{where}: {cls.__name__} reads {wanted} but the model's head ({head}) outputs {kind}; "
+                         f"trackers for this model: {fits}")
+    if getattr(cls, "NEEDS_MASK", False) and not getattr(model, "has_mask", False):
+        raise ValueError(f"{where}: {cls.__name__} needs a mask head (MASK.MASK True), the model has none")
 
 
 def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:

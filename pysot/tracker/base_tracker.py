@@ -33,7 +33,7 @@ Tracker contract (all trackers of :mod:`pysot.tracker`)
 from __future__ import annotations
 
 import math
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -154,6 +154,10 @@ class BaseTracker:
 
     # Python-2 rounding of the crop window (the DaSiamRPN release); trackers that offer it set it per instance.
     legacy_rounding = False
+    #: What the model's head must output: "anchors" (an RPN head), "points" (a BAN head),
+    #: "score map" (SiamFC's head) or None (any); NEEDS_MASK: a mask head too.
+    HEAD: Optional[str] = None
+    NEEDS_MASK = False
 
     def __init__(self, model: torch.nn.Module, clip_box_to_image: bool = True) -> None:
         self.model = model

@@ -86,6 +86,8 @@ class MultiTracker:
     long-term tracker). Images are ``H x W x 3`` uint8 BGR.
     """
 
+    HEAD = "anchors"  # its per-target trackers are SiamRPN ones
+
     def __init__(self, model: torch.nn.Module, *, target_tracker: str = "SiamRPNTracker", **tracker_kwargs) -> None:
         tracker_cls = TRACKERS.get(target_tracker)
         if tracker_cls not in SUPPORTED_TARGET_TRACKERS:

@@ -44,6 +44,8 @@ class NanoTracker(SiamRPNTracker):
         clip_box_to_image: as for :class:`SiamRPNTracker`.
     """
 
+    HEAD = "points"
+
     def __init__(self, model: torch.nn.Module, *, point_stride: int = 16, output_size: int = 0,
                  exemplar_size: int = 127, instance_size: int = 255, base_size: int = 7,
                  context_amount: float = 0.5, penalty_k: float = 0.15, window_influence: float = 0.49,

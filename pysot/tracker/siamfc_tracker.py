@@ -33,6 +33,8 @@ from pysot.utils.crop import context_size
 class SiamFCTracker(BaseTracker):
     """Fully-convolutional Siamese tracker; the model's ``track`` returns ``{"cls": [B, 1, h, w]}``."""
 
+    HEAD = "score map"
+
     def __init__(self, model: torch.nn.Module, *, exemplar_size: int = 127, instance_size: int = 255,
                  context_amount: float = 0.5, scale_num: int = 3, scale_step: float = 1.0375,
                  scale_penalty: float = 0.9745, scale_lr: float = 0.59, window_influence: float = 0.176,

@@ -32,6 +32,8 @@ class SiamMaskTracker(SiamRPNTracker):
     spelling), ``mask_output_size`` (``cfg.TRACK.MASK_OUTPUT_SIZE``).
     """
 
+    NEEDS_MASK = True
+
     def __init__(self, model: torch.nn.Module, *, mask_threshold: float = 0.30, mask_output_size: int = 127,
                  **kwargs) -> None:
         super().__init__(model, **kwargs)

@@ -74,6 +74,9 @@ class SiamRPNTracker(BaseTracker):
         clip_box_to_image: intersect the reported box with the frame.
     """
 
+    #: What the model's head must output (checked by :func:`pysot.tracker.build_tracker`).
+    HEAD = "anchors"
+
     def __init__(self, model: torch.nn.Module, *, anchor_stride: int = 8,
                  anchor_ratios: Sequence[float] = (0.33, 0.5, 1, 2, 3), anchor_scales: Sequence[float] = (8,),
                  exemplar_size: int = 127, instance_size: int = 255, base_size: int = 8,
