@@ -26,6 +26,7 @@ its video (the others go on), and workers die with the parent.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -47,6 +48,7 @@ from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import error_text, ignore_sigint_in_worker
 from toolkit.datasets import Dataset, DatasetError, Video, build_dataset
+from toolkit.utils.lock import folder_lock
 from toolkit.utils.region import region_overlaps
 from toolkit.utils.results import VOT_FAILURE, VOT_INIT, VOT_SKIP, atomic_write_text, write_rows
 
@@ -55,7 +57,10 @@ logger = get_logger("toolkit.runner")
 VOT_SKIP_FRAMES = 5  # re-initialise this many frames after a failure
 RUN_RECORD = "run.json"  # what produced a results folder (see run_record)
 # Fields of the run record that change the numbers; a mismatch in any of them is refused.
-RUN_RECORD_KEYS = ("config_sha256", "snapshot_sha256", "fast")
+RUN_RECORD_KEYS = ("config_sha256", "snapshot_sha256", "fast", "random_weights_seed")
+# Without a snapshot the network keeps its initial weights: drawn from this seed, so a resumed
+# run (and every worker process) tracks with the same random network, not a new one each time.
+RANDOM_WEIGHTS_SEED = 0
 
 
 class BenchmarkError(RuntimeError):
@@ -94,7 +99,12 @@ def build_tracker_from_spec(spec: TrackerSpec):
     device = spec.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"--device {device}: no CUDA GPU is available; use --device cpu")
-    model = build_model(cfg)
+    if spec.snapshot:
+        model = build_model(cfg)
+    else:
+        with torch.random.fork_rng(devices=[]):  # the caller's random stream is left as it was
+            torch.manual_seed(RANDOM_WEIGHTS_SEED)
+            model = build_model(cfg)
     if spec.snapshot:
         if not os.path.isfile(spec.snapshot):
             raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")
@@ -161,12 +171,14 @@ def track_one_pass(tracker, video: Video, protocol: str = "ope") -> Tuple[np.nda
     boxes = np.full((n, 4), np.nan)
     scores = np.full(n, np.nan)
     times = np.zeros(n)
+    sizes = _FrameSizes(video.name)
     for i in range(n):
         img = video.read_frame(i)
+        sizes.check(img, i)
         t = time.perf_counter()
         if i == 0:
             box = init_box(video.init_region, protocol)
-            tracker.init(img, box)
+            _init_tracker(tracker, img, box, video.name, i)
             boxes[0] = box
         else:
             out = tracker.track(img)
@@ -174,6 +186,34 @@ def track_one_pass(tracker, video: Video, protocol: str = "ope") -> Tuple[np.nda
             scores[i] = float(out.get("best_score", np.nan))
         times[i] = time.perf_counter() - t
     return boxes, scores, times
+
+
+def _init_tracker(tracker, img: np.ndarray, box: List[float], video: str, index: int) -> None:
+    """``tracker.init``; a box it refuses is reported with the video and frame it comes from."""
+    try:
+        tracker.init(img, box)
+    except ValueError as e:
+        raise ValueError(f"video '{video}', frame {index + 1}: {e}") from None
+
+
+class _FrameSizes:
+    """Warns once per video when a frame's size differs from the first frame's: the boxes of
+    such a frame are in its own pixels, so the ground truth (drawn on the first size) and the
+    result no longer mean the same place; a benchmark video never does this unless damaged."""
+
+    def __init__(self, video: str) -> None:
+        self.video = video
+        self.first: Optional[Tuple[int, int]] = None
+        self.warned = False
+
+    def check(self, img: np.ndarray, index: int) -> None:
+        size = (int(img.shape[1]), int(img.shape[0]))
+        if self.first is None:
+            self.first = size
+        elif size != self.first and not self.warned:
+            self.warned = True
+            logger.warning("video '%s': frame %d is %dx%d, its first frame %dx%d; tracked as it is (further "
+                           "size changes in this video are not reported)", self.video, index + 1, *size, *self.first)
 
 
 _WARNED_NO_RAW_BOX: List[bool] = []
@@ -197,14 +237,16 @@ def track_vot(tracker, video: Video, skip: int = VOT_SKIP_FRAMES) -> Tuple[List[
     rows: List[List[float]] = []
     spent = 0.0
     next_init = 0
+    sizes = _FrameSizes(video.name)
     for i in range(video.num_frames):
         if i < next_init:
             rows.append([VOT_SKIP])
             continue
         img = video.read_frame(i)
+        sizes.check(img, i)
         t = time.perf_counter()
         if i == next_init:
-            tracker.init(img, init_box(video.gt[i], "vot"))
+            _init_tracker(tracker, img, init_box(video.gt[i], "vot"), video.name, i)
             rows.append([VOT_INIT])
             spent += time.perf_counter() - t
             continue
@@ -274,6 +316,7 @@ def run_record(spec: TrackerSpec, dataset_name: str) -> Dict[str, object]:
     from pysot.config import load_cfg
 
     cfg = load_cfg(spec.config, list(spec.opts))
+    fast = effective_fast(spec, cfg)
     cfg.pop("CONFIG_FILE", None)  # the same experiment read from another path is the same run
     if spec.snapshot and not os.path.isfile(spec.snapshot):
         raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")
@@ -284,8 +327,20 @@ def run_record(spec: TrackerSpec, dataset_name: str) -> Dict[str, object]:
         "config_sha256": hashlib.sha256(cfg.dump().encode()).hexdigest(),
         "snapshot": os.path.abspath(spec.snapshot) if spec.snapshot else None,
         "snapshot_sha256": file_sha256(spec.snapshot) if spec.snapshot else None,
-        "fast": bool(spec.fast),
+        "fast": fast,
+        "random_weights_seed": None if spec.snapshot else RANDOM_WEIGHTS_SEED,
     }
+
+
+def effective_fast(spec: TrackerSpec, cfg) -> bool:
+    """Whether the run tracks with the fast path: ``spec.fast`` when given, else
+    :func:`pysot.tracker.build_tracker`'s default (``TRACK.FAST``, on the CPU only)."""
+    if spec.fast is not None:
+        return bool(spec.fast)
+    import torch
+
+    device = spec.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
+    return bool(cfg.TRACK.get("FAST", True)) and device == "cpu"
 
 
 def _describe_difference(old: Dict[str, object], new: Dict[str, object]) -> str:
@@ -296,7 +351,10 @@ def _describe_difference(old: Dict[str, object], new: Dict[str, object]) -> str:
     if old.get("snapshot_sha256") != new["snapshot_sha256"]:
         parts.append(f"snapshot {old.get('snapshot')} vs {new['snapshot']} (different content)")
     if bool(old.get("fast")) != new["fast"]:
-        parts.append(f"--fast {'on' if old.get('fast') else 'off'} vs {'on' if new['fast'] else 'off'}")
+        parts.append(f"fast path {'on' if old.get('fast') else 'off'} vs {'on' if new['fast'] else 'off'}")
+    if old.get("random_weights_seed") != new["random_weights_seed"] and not new["snapshot_sha256"] \
+            and not old.get("snapshot_sha256"):
+        parts.append("random weights of an unseeded network (an older version; they cannot be drawn again)")
     return "; ".join(parts)
 
 
@@ -341,9 +399,10 @@ def check_results_folder(results_dir: str, dataset: Dataset, record: Dict[str, o
                          f"or --tracker-name to write elsewhere")
 
 
-def claim_results_folder(results_dir: str, dataset: Dataset, record: Dict[str, object], overwrite: bool) -> None:
+def claim_results_folder(results_dir: str, dataset: Dataset, record: Dict[str, object], overwrite: bool) -> bool:
     """Make ``results_dir`` this run's: with ``overwrite``, remove the result files of
-    another run (only those of this dataset's videos); write ``run.json``."""
+    another run (only those of this dataset's videos); write ``run.json``. Returns whether
+    ``run.json`` was (re)written."""
     old, files = _previous_run(results_dir, dataset)
     if overwrite and files:
         logger.warning("--overwrite: removing %d result files in %s", len(files), results_dir)
@@ -351,6 +410,18 @@ def claim_results_folder(results_dir: str, dataset: Dataset, record: Dict[str, o
             os.remove(p)
     if overwrite or not _same_run(old, record):
         atomic_write_text(os.path.join(results_dir, RUN_RECORD), json.dumps(record, indent=1) + "\n")
+        return True
+    return False
+
+
+def _unclaim_if_empty(results_dir: str, dataset: Dataset) -> None:
+    """Remove the ``run.json`` this run wrote when it ends without a single result (the
+    tracker could not be built, the first video failed): a record of a run that produced
+    nothing would only make the next, different run look like a conflict."""
+    _, files = _previous_run(results_dir, dataset)
+    if not files:
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(results_dir, RUN_RECORD))
 
 
 # ---------------------------------------------------------------------- worker processes
@@ -519,11 +590,10 @@ def run_benchmark(
     ``results_dir`` is ``results/<dataset>/<tracker>``; ``videos`` restricts the run.
     Raises ``ValueError`` for a video name that is no plain file name, for a folder
     another run produced (unless ``overwrite``: its results are removed first), and
-    :class:`BenchmarkError` naming the videos that failed (the finished ones are kept).
+    :class:`BenchmarkError` naming the videos that failed (the finished ones are kept), and
+    :class:`~toolkit.utils.lock.FolderLockedError` naming the run that is writing into
+    ``results_dir`` now.
     """
-    from tqdm import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
-
     if workers < 1:
         raise ValueError(f"--workers {workers}: give at least 1")
     dataset = build_dataset(dataset_name, dataset_root)
@@ -531,6 +601,37 @@ def run_benchmark(
     for name in names:
         check_path_component(name, f"{dataset.name} ({dataset.root}): video name")
     record = run_record(spec, dataset.name)
+    created = _missing_folders(results_dir)
+    try:
+        # One run at a time in a folder: a second one would skip the first's videos as done and
+        # mix two configs under one run.json (toolkit.utils.lock).
+        with folder_lock(results_dir):
+            return _run_locked(spec, dataset, dataset_name, dataset_root, results_dir, names, record, workers,
+                               progress, overwrite)
+    finally:
+        for folder in created:  # a refused or failed run leaves no empty folder behind
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+
+
+def _missing_folders(path: str) -> List[str]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
+
+
+def _run_locked(spec: TrackerSpec, dataset: Dataset, dataset_name: str, dataset_root: str, results_dir: str,
+                names: List[str], record: Dict[str, object], workers: int, progress: bool,
+                overwrite: bool) -> Dict[str, Dict[str, float]]:
     if overwrite:
         todo = list(names)
     else:
@@ -542,7 +643,21 @@ def run_benchmark(
     if not todo:
         return stats
     check_frames_present(dataset, todo)
-    claim_results_folder(results_dir, dataset, record, overwrite)
+    if claim_results_folder(results_dir, dataset, record, overwrite):
+        try:
+            return _track(spec, dataset, dataset_name, dataset_root, results_dir, todo, workers, progress, stats)
+        except BaseException:
+            _unclaim_if_empty(results_dir, dataset)
+            raise
+    return _track(spec, dataset, dataset_name, dataset_root, results_dir, todo, workers, progress, stats)
+
+
+def _track(spec: TrackerSpec, dataset: Dataset, dataset_name: str, dataset_root: str, results_dir: str,
+           todo: List[str], workers: int, progress: bool,
+           stats: Dict[str, Dict[str, float]]) -> Dict[str, Dict[str, float]]:
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     failures: Dict[str, str] = {}
     # Log lines go through tqdm.write, so they print above the bar instead of through it.
     with tqdm(total=len(todo), desc=f"{dataset.name}", unit="video", disable=not progress) as bar, \

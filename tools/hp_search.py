@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset", required=True)
     p.add_argument("--dataset-root", required=True)
     p.add_argument("--results-dir", default="results")
-    p.add_argument("--tracker-name", default="", help="prefix of the setting folders (default: config folder name)")
+    p.add_argument("--tracker-name", default=None, help="prefix of the setting folders (default: config folder name)")
     p.add_argument("--penalty-k", type=float, nargs="+", help="TRACK.PENALTY_K values (default: the config's)")
     p.add_argument("--window-influence", type=float, nargs="+", help="TRACK.WINDOW_INFLUENCE values (default: the config's)")
     p.add_argument("--lr", type=float, nargs="+", help="TRACK.LR values (default: the config's)")
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.snapshot:
         logger.warning("no --snapshot: the network keeps its random initial weights")
     check_arguments(args)
-    tracker = args.tracker_name or default_tracker_name(args.config)
+    tracker = default_tracker_name(args.config) if args.tracker_name is None else args.tracker_name
     check_path_component(tracker, "--tracker-name")
     args.dataset = canonical_name(args.dataset)  # results/OTB100/..., as tools/test.py writes
     sizes = args.instance_size or [None]

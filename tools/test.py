@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset", required=True, help="benchmark name, e.g. OTB100, VOT2018, LaSOT")
     p.add_argument("--dataset-root", required=True, help="folder holding <DATASET>.json or the native layout")
     p.add_argument("--results-dir", default="results", help="results root; files go to <root>/<dataset>/<tracker>/")
-    p.add_argument("--tracker-name", default="", help="result folder name (default: the config's folder name)")
+    p.add_argument("--tracker-name", default=None, help="result folder name (default: the config's folder name)")
     p.add_argument("--video", nargs="+", help="only these videos")
     p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each (>= 1)")
     p.add_argument("--overwrite", action="store_true",
@@ -51,7 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    name = args.tracker_name or default_tracker_name(args.config)
+    # "" is refused below, as a name: it is what an unset shell variable gives, not a request for the default
+    name = default_tracker_name(args.config) if args.tracker_name is None else args.tracker_name
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []), fast=args.fast)
     # results/OTB100/..., however --dataset was typed, so eval.py and a resumed run find it
     out_dir = os.path.join(args.results_dir, canonical_name(args.dataset), name)
