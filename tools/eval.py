@@ -13,7 +13,7 @@ import sys
 
 from pysot.utils.log import get_logger
 from toolkit.cli import EXIT_ERROR, run_main
-from toolkit.datasets import build_dataset
+from toolkit.datasets import build_dataset, canonical_name
 from toolkit.evaluation import evaluate_trackers, find_trackers, no_trackers_message, resolve_trackers
 from toolkit.report import format_table, stdout_color, write_json
 
@@ -49,10 +49,33 @@ def main(argv=None) -> int:
     return run_main(lambda: evaluate(args), logger)
 
 
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it, links resolved (``path`` need not exist)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Raise ``ValueError`` naming the argument: ``--workers`` below 1, or an output (``--json``,
+    the plot folder) inside ``--tracker-path``, where it would overwrite or join published
+    results (``--json <tracker>/Basketball.txt``, ``--json <tracker>/run.json``)."""
+    if args.workers < 1:
+        raise ValueError(f"--workers {args.workers}: give at least 1")
+    outputs = [("--json", args.json)] if args.json else []
+    if args.plot:
+        outputs.append(("--plot-dir" if args.plot_dir else "the plot folder (default)",
+                        args.plot_dir or default_plot_dir(args.json, canonical_name(args.dataset))))
+    for flag, path in outputs:
+        if inside(path, args.tracker_path):
+            raise ValueError(f"{flag} {path}: inside --tracker-path {args.tracker_path}, whose result files it "
+                             "could overwrite or join; write it elsewhere")
+
+
 def evaluate(args: argparse.Namespace) -> int:
     """Exit code 0; 1 when some trackers were left out (the others are scored); 2 (a usage
     error, like a bad argument) when nothing could be evaluated: no tracker folder, or
     none whose results load."""
+    check_arguments(args)
     dataset = build_dataset(args.dataset, args.dataset_root)
     trackers = resolve_trackers(args.tracker_path, args.trackers) if args.trackers else find_trackers(args.tracker_path)
     if not trackers:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 from itertools import repeat
 from dataclasses import dataclass
@@ -53,12 +54,27 @@ class ResultFormatError(ValueError):
 
 
 def read_lines(path: str) -> List[str]:
-    """The lines of a text file without trailing blank lines (errors name the file)."""
+    """The lines of a regular text file without trailing blank lines (errors name the file).
+
+    Anything else is refused without reading: a FIFO named like a result file would block
+    the reader forever (opened non-blocking and checked, so nothing can be swapped in between).
+    """
     try:
-        with open(path, "r", encoding="utf-8", errors="replace") as f:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise ResultFormatError(f"{path}: cannot read the file: {e}") from e
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ResultFormatError(f"{path}: not a regular file ({_file_kind(mode)}); result files are plain text")
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as f:
+            fd = -1  # closed by the file object
             text = f.read()
     except OSError as e:
         raise ResultFormatError(f"{path}: cannot read the file: {e}") from e
+    finally:
+        if fd >= 0:
+            os.close(fd)
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
@@ -166,16 +182,43 @@ def normalize_name(name: str) -> str:
 DATASET_PREFIXES = ("uav", "nfs", "otb", "lasot", "got10k")
 
 
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _plain_entries(directory: str) -> List[str]:
+    """Names of the regular files and folders in ``directory`` (links followed), sorted; other
+    entries (FIFOs, sockets, devices, broken links) are skipped with a warning naming them."""
+    names, skipped = [], []
+    try:
+        with os.scandir(directory) as it:
+            for entry in it:
+                try:
+                    plain = entry.is_file() or entry.is_dir()
+                except OSError:
+                    plain = False
+                (names if plain else skipped).append(entry.name)
+    except OSError:
+        return []
+    if skipped:
+        logger.warning("%s: skipped %d entries that are neither regular files nor folders: %s", directory,
+                       len(skipped), ", ".join(sorted(skipped)))
+    return sorted(names)
+
+
 class NameIndex:
-    """Entries of one directory, found by exact name first, then by :func:`normalize_name`."""
+    """Entries of one directory, found by exact name first, then by :func:`normalize_name`.
+
+    Only regular files and folders are indexed (others are named in a warning)."""
 
     def __init__(self, directory: str, suffix: str = "") -> None:
         self.directory = directory
         self.suffix = suffix
-        try:
-            entries = sorted(os.listdir(directory))
-        except OSError:
-            entries = []
+        entries = _plain_entries(directory)
         self._exact: Dict[str, str] = {}
         self._loose: Dict[str, List[str]] = {}
         for entry in entries:
@@ -366,10 +409,7 @@ def read_vot_trajectory(path: str, skip_frames: int = VOT_SKIP_FRAMES) -> VOTTra
 
 def find_repetitions(video_dir: str) -> List[str]:
     """``<video>_001.txt``, ``<video>_002.txt``, ... of one VOT result folder, sorted."""
-    try:
-        entries = sorted(os.listdir(video_dir))
-    except OSError:
-        return []
+    entries = _plain_entries(video_dir)
     return [os.path.join(video_dir, e) for e in entries if _REPETITION.search(e)]
 
 
