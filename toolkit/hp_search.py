@@ -29,6 +29,10 @@ logger = get_logger("toolkit.hp_search")
 
 # Search ranges of a random search (uniform), the usual span of the SiamRPN family.
 RANDOM_RANGES = {"penalty_k": (0.0, 0.5), "window_influence": (0.1, 0.65), "lr": (0.1, 0.8)}
+# Each setting tracks and scores the whole benchmark: 10,000 of them is weeks of work on a
+# full benchmark already; a count beyond is a typo (--random 1000000000 would spend minutes
+# just drawing the settings, silently, before the first one runs).
+MAX_SETTINGS = 10_000
 # Searched config keys and the tracker keyword each one becomes.
 SEARCHED_KEYS = {"TRACK.PENALTY_K": "penalty_k", "TRACK.WINDOW_INFLUENCE": "window_influence", "TRACK.LR": "lr"}
 
@@ -72,7 +76,11 @@ def check_searchable(cfg) -> None:
 
 def grid_settings(penalty_k: Sequence[float], window_influence: Sequence[float], lr: Sequence[float],
                   instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
-    """Every combination of the given values."""
+    """Every combination of the given values (at most :data:`MAX_SETTINGS`)."""
+    count = len(penalty_k) * len(window_influence) * len(lr) * len(instance_size or (None,))
+    if count > MAX_SETTINGS:
+        raise ValueError(f"the grid has {count} settings ({len(penalty_k)} x {len(window_influence)} x {len(lr)} x "
+                         f"{len(instance_size or (None,))}); at most {MAX_SETTINGS}, each one tracks the whole benchmark")
     return [Setting(float(p), float(w), float(l), s) for p, w, l, s in
             itertools.product(penalty_k, window_influence, lr, instance_size or (None,))]
 
@@ -80,8 +88,9 @@ def grid_settings(penalty_k: Sequence[float], window_influence: Sequence[float],
 def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[int]] = (None,)) -> List[Setting]:
     """``num`` settings drawn uniformly from :data:`RANDOM_RANGES` (rounded to 3 decimals,
     so names stay short and a re-run with the same seed finds its folders)."""
-    if num < 0:
-        raise ValueError(f"random_settings: num {num} < 0")
+    if not 0 <= num <= MAX_SETTINGS:
+        raise ValueError(f"--random {num}: give a number of settings in [1, {MAX_SETTINGS}] (each one tracks "
+                         "the whole benchmark)")
     rng = np.random.default_rng(seed)
     sizes = list(instance_size or (None,))
     out = []
@@ -171,5 +180,5 @@ def search(
     return scored, protocol
 
 
-__all__ = ["COLUMNS", "RANDOM_RANGES", "SEARCHED_KEYS", "Setting", "check_searchable", "grid_settings",
+__all__ = ["COLUMNS", "MAX_SETTINGS", "RANDOM_RANGES", "SEARCHED_KEYS", "Setting", "check_searchable", "grid_settings",
            "random_settings", "search"]

@@ -18,7 +18,7 @@ from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
 from toolkit.datasets import canonical_name
-from toolkit.hp_search import check_searchable, grid_settings, random_settings, search
+from toolkit.hp_search import MAX_SETTINGS, check_searchable, grid_settings, random_settings, search
 from toolkit.report import format_table, stdout_color
 from toolkit.runner import BenchmarkError, TrackerSpec, default_tracker_name
 from toolkit.utils.results import atomic_write_text
@@ -54,8 +54,9 @@ def main(argv=None) -> int:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Raise ``ValueError`` (one line naming the argument) for a count or value out of range."""
-    if args.random < 0:
-        raise ValueError(f"--random {args.random}: give a number of settings >= 1 (0 or absent: the grid)")
+    if not 0 <= args.random <= MAX_SETTINGS:
+        raise ValueError(f"--random {args.random}: give a number of settings in [1, {MAX_SETTINGS}] "
+                         "(0 or absent: the grid); each one tracks the whole benchmark")
     if args.workers < 1:
         raise ValueError(f"--workers {args.workers}: give at least 1")
     for size in args.instance_size or []:
@@ -85,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     settings = (random_settings(args.random, args.seed, sizes) if args.random
                 else grid_settings(args.penalty_k or [track.PENALTY_K], args.window_influence or [track.WINDOW_INFLUENCE],
                                    args.lr or [track.LR], sizes))
-    logger.info("%d settings on %s", len(settings), args.dataset)
+    logger.info("%d settings on %s, each tracking and scoring the benchmark; results in %s", len(settings),
+                args.dataset, os.path.join(args.results_dir, args.dataset, f"{tracker}_*"))
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts))
     try:
         ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker,
