@@ -53,7 +53,55 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--init", default="", help="first box x,y,w,h (default: the sequence's ground truth)")
     p.add_argument("--threads", type=int, default=0, help="threads of torch and OpenCV alike (default: torch's)")
     p.add_argument("--json", default="", help="write the results here")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    check_arguments(p, args)
+    return args
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors exit 2 with one line (``parser.error``) before anything is measured:
+    counts out of range, and a ``--json`` that cannot be written (found after minutes of
+    measurement, the results would be lost)."""
+    at_least = {"--iters": (args.iters, 1), "--warmup": (args.warmup, 0), "--batch-iters": (args.batch_iters, 1),
+                "--peak-size": (args.peak_size, 1), "--pipeline-pairs": (args.pipeline_pairs, 0),
+                "--workers-videos": (args.workers_videos, 1), "--workers-frames": (args.workers_frames, 2),
+                "--threads": (args.threads, 0)}
+    for flag, (value, low) in at_least.items():
+        if value is not None and value < low:
+            parser.error(f"{flag} {value}: give at least {low}")
+    for flag, values in (("--batch-sizes", args.batch_sizes), ("--workers", args.workers)):
+        for value in values or []:
+            if value < 1:
+                parser.error(f"{flag} {value}: give counts of at least 1")
+    if args.json:
+        problem = unwritable(args.json)
+        if problem:
+            parser.error(f"--json {args.json}: {problem}")
+
+
+def unwritable(path: str) -> str:
+    """Why a file cannot be written at ``path`` (``""`` if it can): tried with a temporary
+    file beside it, which also catches a read-only mount that ``os.access`` misses for root."""
+    import tempfile
+
+    if os.path.isdir(path):
+        return "is a folder; give a file name"
+    parent = os.path.dirname(os.path.abspath(path))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"{existing} is a file, not a folder"
+    if existing != parent:
+        return "" if os.access(existing, os.W_OK) else f"cannot create folders under {existing}"
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".benchmark_probe_"):
+            pass
+    except OSError as e:
+        return f"cannot write in {parent} ({e.strerror or e})"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    return ""
 
 
 def resolve_config(name: str) -> str:
