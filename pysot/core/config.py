@@ -528,7 +528,7 @@ def _check_override_keys(cfg: CN, opts: list) -> None:
                 node = node[part]
         except (KeyError, TypeError):
             continue  # yacs names the unknown key
-        if isinstance(node, CN) and not isinstance(opts[i + 1], dict):
+        if isinstance(node, CN):
             keys = list(node)
             example = f", e.g. {opts[i]}.{keys[0]} VALUE" if keys else ""
             raise ConfigError(f"command-line override: {opts[i]} is a section of keys "
