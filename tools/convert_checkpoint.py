@@ -44,6 +44,9 @@ def main(argv=None) -> int:
 
     def run() -> int:
         check_output_file(args.output)
+        if os.path.exists(args.input) and os.path.exists(args.output) and os.path.samefile(args.input, args.output):
+            # the conversion would replace the only copy of the original weights
+            raise ValueError(f"--output {args.output} is the --input file; give another name")
         source = read_state_dict(args.input)  # read once: it picks the config and is converted
         config = args.config or default_config(source, args.input)
         cfg = load_cfg(config)

@@ -81,6 +81,35 @@ def check_output_folder(prefix: str) -> str:
     return folder
 
 
+STAGING_PREFIX = ".export_onnx."  # + "<pid>." + random: the export's temporary folder beside the output
+
+
+def remove_stale_staging(folder: str) -> list:
+    """Remove the temporary folders of exports that were killed (``kill -9``, out of memory)
+    before they could clean up: ``.export_onnx.<pid>.*`` whose process is gone. Returns them."""
+    import shutil
+
+    removed = []
+    for name in os.listdir(folder):
+        pid = name[len(STAGING_PREFIX):].split(".", 1)[0]
+        path = os.path.join(folder, name)
+        if not (name.startswith(STAGING_PREFIX) and pid.isdigit() and os.path.isdir(path)) or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def export(args: argparse.Namespace, logger) -> int:
     import shutil
     import tempfile
@@ -110,7 +139,8 @@ def export(args: argparse.Namespace, logger) -> int:
         model = optimize_for_inference(model, "cpu", search_size=search_size)
     # Export into a temporary folder beside the output and move the files in only when all
     # three are written: a failure leaves no half set of graphs.
-    staging = tempfile.mkdtemp(prefix=".export_onnx.", dir=folder)
+    remove_stale_staging(folder)
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}.", dir=folder)
     try:
         staged = export_onnx(model, os.path.join(staging, os.path.basename(prefix)), search_size=search_size,
                              batch=args.batch, opset=args.opset, dynamic_search=not args.static_search)

@@ -11,6 +11,7 @@ import os
 import pickle
 import random
 import re
+import shutil
 from typing import Any, Dict, List
 
 import numpy as np
@@ -53,7 +54,9 @@ def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
             return torch.load(path, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as e:
             text = str(e)
-            match = (re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+            # torch words it several ways: "Unsupported global: GLOBAL x.y", "unsupported GLOBAL
+            # posix.system whose module posix is blocked" (os.system), "... but got <class 'x.y'>".
+            match = (re.search(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)", text)
                      or re.search(r"but got <class '([\w.]+)'>", text))
             if match:
                 raise CheckpointError(
@@ -64,9 +67,24 @@ def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
-    """``torch.save`` to ``path.tmp<pid>``, fsync, then ``os.replace``: readers never see half a file."""
-    with atomic_open(path, "wb", fsync=True) as f:
-        torch.save(obj, f)
+    """``torch.save`` to ``path.tmp<pid>``, fsync, then ``os.replace``: readers never see half a file.
+
+    A failed write (a full disk, a quota) raises ``OSError`` naming ``path`` and the reason,
+    instead of torch's ``[enforce fail at inline_container.cc] unexpected pos`` or a bare errno.
+    """
+    try:
+        with atomic_open(path, "wb", fsync=True) as f:
+            torch.save(obj, f)
+    except (OSError, RuntimeError) as e:
+        if isinstance(e, RuntimeError) and "inline_container" not in str(e) and "PytorchStreamWriter" not in str(e):
+            raise  # not a write failure
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            free = f"; {shutil.disk_usage(folder).free / 2 ** 20:.0f} MiB free there"
+        except OSError:
+            free = ""
+        raise OSError(f"{path}: cannot write the checkpoint ({reason}{free}); nothing was written") from None
 
 
 def remove_stale_temporaries(folder: str) -> List[str]:

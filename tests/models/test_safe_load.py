@@ -36,6 +36,21 @@ def test_resume_loader_refuses_code_in_the_file(tmp_path):
     assert not marker.exists()
 
 
+class _RunsShell:
+    """A pickle payload calling ``os.system`` (torch words this refusal differently from ``open``)."""
+
+    def __reduce__(self):
+        return (os.system, ("true",))
+
+
+def test_the_refusal_of_os_system_names_the_global(tmp_path):
+    path = str(tmp_path / "shell.pth")
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "x": _RunsShell()}, path)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(path)
+    assert f"{path}: refused: its pickle needs `{os.system.__module__}.system`" in str(e.value)
+
+
 def test_pretrained_loader_refuses_code_in_the_file(tmp_path):
     path, marker = _malicious(tmp_path)
     with pytest.raises(ValueError, match=r"evil\.pth: refused"):

@@ -129,7 +129,7 @@ def test_convert_checkpoint_output_folder_is_a_usage_error(tmp_path, log_message
 
 # ---------------------------------------------------------------------- item 15: counts in range
 @pytest.mark.parametrize("extra, message", [
-    (["--random", "-1"], "--random -1: give a number of settings >= 1"),
+    (["--random", "-1"], "--random -1: give a number of settings in [1, 10000]"),
     (["--instance-size", "0"], "--instance-size 0: give a search crop side"),
     (["--workers", "0"], "--workers 0: give at least 1"),
     (["--lr", "1.5"], "--lr 1.5: give a value in [0, 1]"),
@@ -192,3 +192,60 @@ def test_frame_conversions_are_correct_and_warned_once(monkeypatch, log_messages
     assert any("bool frame: False/True as 0/255" in m for m in warned)
     assert any("uint16 frame: scaled by 255/65535" in m for m in warned)
     assert any("float32 frame with values in [0, 1]: scaled by 255" in m for m in warned)
+
+
+# ---------------------------------------------------------------------- issue #19, low items
+def test_export_onnx_removes_the_staging_folder_a_killed_export_left(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "onnx"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that is no longer running, as after kill -9
+    left = out / f".export_onnx.{dead.pid}.abc123"
+    left.mkdir()
+    (left / "m_template.onnx").write_bytes(b"half")
+    alive = out / f".export_onnx.{os.getpid()}.def456"  # an export still running: kept
+    alive.mkdir()
+    assert load_tool("export_onnx").main(["--config", TINY_CONFIG, "--no-verify", "--output", str(out / "m")]) == 0
+    assert sorted(os.listdir(out)) == [alive.name, "m.json", "m_template.onnx", "m_track.onnx"]
+
+
+def test_convert_checkpoint_refuses_to_replace_its_input(tmp_path, log_messages):
+    source = tmp_path / "in.pth"
+    torch.save({"fc.weight": torch.zeros(2)}, source)
+    before = source.read_bytes()
+    os.symlink(source, tmp_path / "link.pth")
+    for output in (str(source), str(tmp_path / "link.pth"), os.path.join(str(tmp_path), ".", "in.pth")):
+        assert load_tool("convert_checkpoint").main(["--input", str(source), "--output", output,
+                                                     "--config", TINY_CONFIG]) == 2
+        assert log_messages[-1] == f"--output {output} is the --input file; give another name"
+    assert source.read_bytes() == before
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line(tmp_path, monkeypatch, log_messages):
+    """The kernel's own ENOSPC: the checkpoint is written to /dev/full."""
+    import contextlib
+
+    import pysot.utils.checkpoint as checkpoint
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+
+    @contextlib.contextmanager
+    def full_disk(path, mode="w", fsync=False):
+        with open("/dev/full", mode) as f:
+            yield f
+
+    monkeypatch.setattr(checkpoint, "atomic_open", full_disk)
+    tool = load_tool("convert_checkpoint")
+    model = tmp_path / "model.pth"
+    from pysot.config import load_cfg
+    from pysot.models import build_model
+
+    torch.save(build_model(load_cfg(TINY_CONFIG)).state_dict(), model)
+    out = tmp_path / "out.pth"
+    assert tool.main(["--input", str(model), "--output", str(out), "--config", TINY_CONFIG]) == 2
+    assert log_messages[-1].startswith(f"{out}: cannot write the checkpoint (No space left on device; ")
+    assert not out.exists()
