@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
-from typing import Mapping
+from typing import Mapping, Optional
 
 import torch
 
@@ -50,13 +51,32 @@ def main(argv=None) -> int:
         source = read_state_dict(args.input)  # read once: it picks the config and is converted
         config = args.config or default_config(source, args.input)
         cfg = load_cfg(config)
-        state_dict = convert_checkpoint(source, args.output, cfg, name=args.input)
+        try:
+            state_dict = convert_checkpoint(source, args.output, cfg, name=args.input)
+        except (OSError, RuntimeError) as e:
+            raise write_error(e, args.output) from None
         logger.info("wrote %s (%d tensors, config %s)", args.output, len(state_dict), config)
         return 0
 
     # A bad input, config or output is the user's to fix: one line, exit 2 (the file is written
     # atomically, so nothing is left behind).
     return run_main(run, logger)
+
+
+def write_error(error: BaseException, path: str) -> BaseException:
+    """One line for a failed write of ``path`` (a full disk): torch's zip writer reports it as
+    ``RuntimeError: [enforce fail at inline_container.cc] unexpected pos``, the ``OSError``
+    that caused it being its ``__context__``. Any other error is returned unchanged."""
+    cause: Optional[BaseException] = error
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__context__
+    if cause is None:
+        return error
+    try:
+        free = f"; {shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free / 2 ** 20:.0f} MiB free there"
+    except OSError:
+        free = ""
+    return OSError(f"{path}: cannot write the checkpoint ({cause.strerror or cause}{free}); nothing was written")
 
 
 def check_output_file(path: str) -> None:

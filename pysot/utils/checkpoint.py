@@ -11,7 +11,6 @@ import os
 import pickle
 import random
 import re
-import shutil
 from typing import Any, Dict, List
 
 import numpy as np
@@ -67,24 +66,9 @@ def safe_torch_load(path: str, map_location: Any = "cpu") -> Any:
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
-    """``torch.save`` to ``path.tmp<pid>``, fsync, then ``os.replace``: readers never see half a file.
-
-    A failed write (a full disk, a quota) raises ``OSError`` naming ``path`` and the reason,
-    instead of torch's ``[enforce fail at inline_container.cc] unexpected pos`` or a bare errno.
-    """
-    try:
-        with atomic_open(path, "wb", fsync=True) as f:
-            torch.save(obj, f)
-    except (OSError, RuntimeError) as e:
-        if isinstance(e, RuntimeError) and "inline_container" not in str(e) and "PytorchStreamWriter" not in str(e):
-            raise  # not a write failure
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
-        folder = os.path.dirname(os.path.abspath(path))
-        try:
-            free = f"; {shutil.disk_usage(folder).free / 2 ** 20:.0f} MiB free there"
-        except OSError:
-            free = ""
-        raise OSError(f"{path}: cannot write the checkpoint ({reason}{free}); nothing was written") from None
+    """``torch.save`` to ``path.tmp<pid>``, fsync, then ``os.replace``: readers never see half a file."""
+    with atomic_open(path, "wb", fsync=True) as f:
+        torch.save(obj, f)
 
 
 def remove_stale_temporaries(folder: str) -> List[str]:
