@@ -141,3 +141,19 @@ def test_the_shipped_experiments_fit_the_new_ranges(experiment):
     path = os.path.join(REPO, "experiments", experiment, "config.yaml")
     if os.path.isfile(path):
         load_cfg(path)
+
+
+@pytest.mark.parametrize("kind", ["deep", "context"])
+def test_demo_reports_a_hostile_config_in_one_line_naming_the_file(tmp_path, log_messages, kind):
+    from tool_loader import load_tool
+
+    path = tmp_path / "cfg.yaml"
+    if kind == "deep":  # was a RecursionError, printed without the file name
+        path.write_text(f"_BASE_: {TINY}\nBACKBONE:\n  KWARGS:\n    x: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    else:  # was an OverflowError traceback once the first crop was computed
+        path.write_text(f"_BASE_: {TINY}\nTRACK:\n  CONTEXT_AMOUNT: 1.0e+300\n")
+    argv = ["--config", str(path), "--no-display", "--max-frames", "3", "--device", "cpu", "--output",
+            str(tmp_path / "out.avi")]
+    assert load_tool("demo").main(argv) == 2
+    assert log_messages[-1].startswith(str(path)), log_messages
+    assert not (tmp_path / "out.avi").exists()
