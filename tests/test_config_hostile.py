@@ -58,7 +58,17 @@ def test_deep_nesting_is_refused_naming_the_file(tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text("BACKBONE:\n  KWARGS:\n    x: " + "[" * 100_000 + "]" * 100_000 + "\n")
     message = load_within(str(path))
-    assert message.startswith(f"{path}: line 3: nested more than 64 levels deep")
+    assert message == f"{path}: brackets nested more than 64 levels deep; a config needs a few"
+    block = tmp_path / "block.yaml"  # nesting by indentation: found by the parser's events
+    block.write_text("BACKBONE:\n  KWARGS:\n    x:\n" + "".join(" " * (6 + 2 * i) + f"k{i}:\n" for i in range(100)))
+    assert load_within(str(block)).startswith(f"{block}: line 65: nested more than 64 levels deep")
+
+
+def test_brackets_in_quotes_and_comments_do_not_count_as_nesting(tmp_path):
+    path = tmp_path / "quoted.yaml"
+    path.write_text(f"_BASE_: {TINY}\nMETA_ARC: \"{'[' * 100}\"  # {'{' * 100}\n"
+                    f"BACKBONE:\n  KWARGS:\n    note: '{'[' * 100}'\n")
+    assert load_cfg(str(path)).META_ARC == "[" * 100
 
 
 def test_a_huge_file_is_refused_without_reading_it_all(tmp_path):

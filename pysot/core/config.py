@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import os
+import re
 from typing import Callable, Iterator, Optional, Tuple
 
 import yaml
@@ -413,6 +414,25 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Quoted scalars and comments, whose brackets do not nest anything.
+_NOT_FLOW = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"|(?:^|(?<=\s))#[^\n]*", re.MULTILINE)
+
+
+def _check_flow_depth(text: str, where: str) -> None:
+    """Refuse bracket nesting (``[[[...`` / ``{{{...``) deeper than :data:`MAX_CONFIG_DEPTH` from
+    the raw text: PyYAML's scanner looks ahead over every open bracket with a quadratic cost
+    (100,000 brackets took seconds before its first event)."""
+    import numpy as np
+
+    brackets = np.frombuffer("".join(re.findall(r"[\[\]{}]", _NOT_FLOW.sub("", text))).encode("ascii"), np.uint8)
+    if not brackets.size:
+        return
+    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1)
+    deepest = int(np.cumsum(steps).max())
+    if deepest > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{where}: brackets nested more than {MAX_CONFIG_DEPTH} levels deep; a config needs a few")
+
+
 def _check_yaml_structure(text: str, where: str) -> None:
     """Raise :class:`ConfigError` when ``text`` nests deeper than :data:`MAX_CONFIG_DEPTH` or
     holds more than :data:`MAX_CONFIG_VALUES` values once its aliases are expanded.
@@ -420,6 +440,7 @@ def _check_yaml_structure(text: str, where: str) -> None:
     Walks PyYAML's event stream (its parser keeps an explicit state stack, no recursion) and
     stops at the first excess, so a hostile file is refused after reading only its start.
     """
+    _check_flow_depth(text, where)
     sizes: dict = {}  # anchor -> values it stands for, expanded
     stack: list = []  # open collections: [anchor, values so far]
 
