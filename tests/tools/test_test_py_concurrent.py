@@ -149,3 +149,18 @@ def test_an_empty_tracker_name_is_refused(tmp_path, log_messages, tool):
     assert load_tool(tool).main(args) == 2
     assert any("--tracker-name ''" in m for m in log_messages)
     assert not os.path.exists(results)
+
+
+def test_a_folder_that_cannot_be_locked_is_used_with_a_warning(tmp_path, monkeypatch, log_messages):
+    import errno
+
+    import toolkit.utils.lock as lock
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    with lock.folder_lock(str(tmp_path / "r")) as path:
+        assert os.path.isdir(tmp_path / "r")
+    assert any("cannot lock this folder (No locks available)" in m for m in log_messages)
+    assert not os.path.exists(path)

@@ -75,6 +75,7 @@ def _pid_alive(pid: object) -> bool:
 
 
 def _acquire_flock(path: str) -> int:
+    """The locked file's descriptor; -1 when the file system cannot lock (warned)."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -84,6 +85,11 @@ def _acquire_flock(path: str) -> int:
             os.close(fd)
             raise FolderLockedError(f"{os.path.dirname(path)} is in use by another run: {describe_holder(record)}; "
                                     "wait for it to finish, or write elsewhere (--tracker-name / --results-dir)") from None
+        except OSError as e:  # a file system without flock (some network mounts): ENOLCK, ENOTSUP
+            os.close(fd)
+            logger.warning("%s: cannot lock this folder (%s); another run writing into it at the same time "
+                           "would not be detected", os.path.dirname(path), e.strerror or e)
+            return -1
         # Its previous holder removes the file as it releases it: a lock taken on the removed
         # file would not exclude a run that creates a new one. Retry on the current file.
         try:
@@ -121,6 +127,13 @@ def folder_lock(folder: str) -> Iterator[str]:
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, LOCK_FILE)
     fd = _acquire_flock(path) if fcntl is not None else _acquire_exclusive_file(path)
+    if fd < 0:  # not lockable here (said above): run unlocked
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        return
     try:
         stale = _read_record(fd)
         if stale:
