@@ -481,7 +481,8 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
                                "with masks (coco, ytb_vos, generic with masks/, synthetic --with-masks): "
                                "set DATASET.NAMES to those")
         subs.append(sub)
-    pairs = PairBuilder(subs, cfg.DATASET.NEG, cfg.DATASET.NEG_SAME_CATEGORY)
+    # The original's sampler draws negatives from any video: no same-category share (nor its warning).
+    pairs = PairBuilder(subs, cfg.DATASET.NEG, cfg.DATASET.NEG_SAME_CATEGORY if sampler == "per_sample" else 0.0)
     t, s = cfg.DATASET.TEMPLATE, cfg.DATASET.SEARCH
     template_aug = Augmentation(t.SHIFT, t.SCALE, t.BLUR, t.FLIP, t.COLOR, uniform_shift=True)
     search_aug = Augmentation(s.SHIFT, s.SCALE, s.BLUR, s.FLIP, s.COLOR, uniform_shift=s.UNIFORM_SHIFT)

@@ -46,9 +46,13 @@ _DDP_PARAMETERS = inspect.signature(DistributedDataParallel.__init__).parameters
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's global stream (the ``pysot`` sampler draws from it) and torch, and ask
+    cuDNN for deterministic kernels, as the original's ``seed_torch``."""
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
     torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
 
 
 def iters_per_epoch(cfg: CN, world_size: int) -> int:

@@ -60,7 +60,7 @@ def _step(cfg, model, opt, data):
     losses["total_loss"].backward()
     nn.utils.clip_grad_norm_(model.parameters(), cfg.TRAIN.GRAD_CLIP)
     opt.step()
-    return [float(losses[k]) for k in ("cls_loss", "loc_loss", "total_loss")]
+    return [float(losses[k].detach()) for k in ("cls_loss", "loc_loss", "total_loss")]
 
 
 def test_loss_gradients_and_bn_statistics(loss_fx):
@@ -207,3 +207,88 @@ def test_deterministic_data_pipeline(video):
     np.testing.assert_array_equal(sample["label_cls"], fx[f"{video}/label_cls"])
     np.testing.assert_allclose(sample["label_loc"], fx[f"{video}/label_loc"], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(sample["label_loc_weight"], fx[f"{video}/label_loc_weight"])
+
+
+def _r50_setup():
+    """The r50 YAML on the real crop set, as tests/data/training_parity/heldout_r50.npz was made."""
+    from training_parity import DATA_DIR
+
+    cfg = config("r50")
+    cfg.BACKBONE.PRETRAINED = ""
+    cfg.DATASET.NAMES = ["VID"]
+    cfg.DATASET.VID = type(cfg.DATASET.TEMPLATE)({"ROOT": f"{DATA_DIR}/crop511", "ANNO": f"{DATA_DIR}/train.json",
+                                                  "FRAME_RANGE": 100, "NUM_USE": -1})
+    cfg.DATASET.VIDEOS_PER_EPOCH = 8
+    return cfg, load("heldout_r50")
+
+
+def _r50_batch(cfg):
+    from pysot.datasets.dataset import build_train_dataset
+
+    state = np.random.get_state()
+    try:
+        np.random.seed(3)
+        ds = build_train_dataset(cfg, length=cfg.DATASET.VIDEOS_PER_EPOCH)
+        samples = [ds[(0, 0)], ds[(0, 1)]]
+    finally:
+        np.random.set_state(state)
+    return {k: torch.from_numpy(np.stack([s[k] for s in samples])) for k in samples[0]}
+
+
+def test_r50_held_out_augmented_samples_and_learning_rates():
+    """Held out (made with the original code for this repo, README there): the r50 YAML's augmented
+    pipeline (shift 64, scale 0.18, blur 0.2, PCA colour, NEG 0.2) from the seeded global stream, and the
+    LR of every parameter at every epoch (LAYERS_LR 0.1, neck group)."""
+    cfg, fx = _r50_setup()
+    data = _r50_batch(cfg)
+    for k in ("template", "search"):
+        v = data[k].double().numpy().ravel()
+        from training_parity import positions
+
+        assert np.abs(v[positions(k, v.size)] - fx[f"batch_val/{k}"]).max() <= 1, k  # within 1 grey level
+    for k in ("label_cls", "label_loc_weight"):
+        np.testing.assert_array_equal(data[k].numpy(), fx[f"batch_{k}"], err_msg=k)
+    np.testing.assert_allclose(data["bbox"].numpy(), fx["batch_bbox"], rtol=1e-6, atol=1e-4)
+    assert compare(fx, "batch", "label_loc", data["label_loc"]) <= 1
+    names = [str(n) for n in fx["param_names"]]
+    model = synthetic_model(cfg)
+    unfreezer = BackboneUnfreezer(model.backbone, cfg.BACKBONE.TRAIN_LAYERS, cfg.BACKBONE.TRAIN_EPOCH, log=False)
+    ours = np.zeros((len(names), cfg.TRAIN.EPOCH))
+    opt = None
+    for epoch in range(cfg.TRAIN.EPOCH):
+        model.train()
+        unfreezer.apply(epoch)
+        if opt is None or epoch == cfg.BACKBONE.TRAIN_EPOCH:
+            opt, sched = _optimizer(cfg, model, epoch)
+        sched.set_epoch(epoch)
+        lr_of = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+        params = dict(model.named_parameters())
+        ours[:, epoch] = [lr_of.get(id(params[n]), 0.0) if params[n].requires_grad else 0.0 for n in names]
+    np.testing.assert_array_equal(ours, fx["lrs"])
+
+
+@pytest.mark.slow
+def test_r50_held_out_step_at_the_unfreezing_epoch():
+    """One SGD step of ResNet-50 + neck + weighted MultiRPN at BACKBONE.TRAIN_EPOCH on those samples:
+    losses, every gradient and the weights after the step."""
+    cfg, fx = _r50_setup()
+    data = _r50_batch(cfg)
+    epoch = int(fx["step_epoch"])
+    model, _, (opt, _) = _prepare(cfg, epoch)
+    losses = model(data, cls_weight=cfg.TRAIN.CLS_WEIGHT, loc_weight=cfg.TRAIN.LOC_WEIGHT)
+    np.testing.assert_allclose([float(losses[k].detach()) for k in ("cls_loss", "loc_loss", "total_loss")],
+                               fx["losses"], rtol=1e-5)
+    opt.zero_grad(set_to_none=True)
+    losses["total_loss"].backward()
+    params = dict(model.named_parameters())
+    names = [k[len("g_norm/"):] for k in fx if k.startswith("g_norm/")]
+    largest = max(float(np.abs(fx[f"g_val/{n}"]).max()) for n in names)
+    worst = {n: compare(fx, "g", n, params[n].grad, scale=largest) for n in names}
+    assert max(worst.values()) <= 1, sorted(worst.items(), key=lambda kv: -kv[1])[:3]
+    nn.utils.clip_grad_norm_(model.parameters(), cfg.TRAIN.GRAD_CLIP)
+    opt.step()
+    sd = model.state_dict()
+    names = [k[len("w_val/"):] for k in fx if k.startswith("w_val/")]  # the trained parameters
+    assert len(names) == len([k for k in fx if k.startswith("g_val/")])
+    worst = {n: compare(fx, "w", n, sd[n]) for n in names}
+    assert max(worst.values()) <= 1, sorted(worst.items(), key=lambda kv: -kv[1])[:3]
