@@ -504,5 +504,8 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
                      or sum(len(d.videos) if d.num_use_requested < 0 else d.num_use_requested for d in subs))
         total = max(per_epoch, length) * max(int(cfg.TRAIN.EPOCH), 1)
         original = OriginalSampler(subs, cfg.DATASET.NEG, total)
+        if cfg.TRAIN.NUM_WORKERS > 0:
+            logger.info("DATASET.SAMPLER pysot: samples come from numpy's global stream, seeded per loader worker; "
+                        "TRAIN.NUM_WORKERS 0 gives the original PySOT's samples")
     return TrainDataset(pairs, target, template_aug, search_aug, cfg.TRAIN.EXEMPLAR_SIZE, cfg.TRAIN.SEARCH_SIZE,
                         cfg.DATASET.GRAY, length, cfg.TRAIN.SEED, with_mask=cfg.MASK.MASK, original=original)

@@ -80,6 +80,7 @@ def test_seeded_cpu_run_is_bit_identical_when_repeated(weights, tmp_path):
     assert other["total_loss"][0] != la["total_loss"][0]
 
 
+@pytest.mark.slow
 def test_resume_at_the_unfreezing_epoch_continues_the_originals_run(weights, tmp_path):
     """Stopped after epoch 1 (the backbone unfreezes next) and resumed: the numpy stream, the new
     optimizer and the schedule continue as the uninterrupted original run."""
