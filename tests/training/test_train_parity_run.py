@@ -75,6 +75,11 @@ def test_seeded_cpu_run_is_bit_identical_when_repeated(weights, tmp_path):
 
     for ck in (ca, cb):
         assert ck["run_info"]["config_sha256"] == hashlib.sha256(ck["config"].encode()).hexdigest()
+    from pysot.utils.checkpoint import export_for_inference
+
+    export_for_inference(str(tmp_path / "a" / "snap" / "latest.pth"), str(tmp_path / "small.pth"))
+    small = load_checkpoint(str(tmp_path / "small.pth"))
+    assert small["run_info"] == info and "optimizer" not in small
     # Another seed draws other samples.
     other, _ = _train(tmp_path / "c", weights, 1, "TRAIN.SEED", "7")
     assert other["total_loss"][0] != la["total_loss"][0]
