@@ -115,6 +115,11 @@ def _defaults() -> Config:
     c.DATASET.SEARCH.COLOR = 1.0
     # Position-balanced sampling (SiamRPN++): draw the target offset uniformly in +-SEARCH.SHIFT.
     c.DATASET.SEARCH.UNIFORM_SHIFT = True
+    # How samples are drawn: "pysot" = the original PySOT's order of draws from numpy's global stream
+    # (seeded with TRAIN.SEED: a seeded run gets the original's samples with TRAIN.NUM_WORKERS 0);
+    # "per_sample" = sample i of epoch e draws from its own Generator(seed, e, i), whatever the
+    # number of workers or processes (exact mid-epoch resume with workers; not the original's samples).
+    c.DATASET.SAMPLER = "pysot"
     c.DATASET.NEG = 0.2  # share of negative (different-object) pairs
     # Of the negative pairs, the share whose search image shows an object of the
     # template's category (DaSiamRPN's semantic distractors).

@@ -11,32 +11,39 @@ from typing import Dict, Sequence
 import numpy as np
 
 from pysot.utils.anchor import anchor_grid
-from pysot.utils.bbox import iou
 
 
-def _keep_at_most(rng: np.random.Generator, mask: np.ndarray, keep: int) -> np.ndarray:
-    """Randomly switch off all but ``keep`` of the True entries of ``mask`` (a copy)."""
+def _keep_at_most(rng, mask: np.ndarray, keep: int) -> np.ndarray:
+    """Keep ``keep`` of the True entries of ``mask`` at random (a copy), the original's ``select``:
+    shuffle ``arange(count)`` of the entries (in C order) and keep the first ``keep``.
+
+    ``rng`` is ``numpy.random`` (the global legacy stream, as the original), a ``RandomState`` or a
+    ``Generator``: with the first two the kept entries are the original's for the same state.
+    """
     idx = np.flatnonzero(mask)
     out = mask.copy()
+    keep = max(int(keep), 0)
     if idx.size > keep:
-        drop = rng.choice(idx, size=idx.size - max(keep, 0), replace=False)
-        out.flat[drop] = False
+        order = np.arange(idx.size)
+        rng.shuffle(order)
+        out.flat[idx[order[keep:]]] = False
     return out
 
 
 class AnchorTarget:
-    """Label anchors for one search crop (the RPN heads' training targets).
+    """Label anchors for one search crop (the RPN heads' training targets), as the original PySOT.
 
     Rules: IoU > ``thr_high`` is positive (at most ``pos_num`` kept at random);
-    IoU < ``thr_low`` is negative (at most ``total_num - #pos`` kept); the rest
-    is ignored (-1). For a negative pair only anchors of the cells near the
-    distractor's centre become negatives (at most ``neg_num``), which teaches the
-    head to reject a look-alike where it stands.
+    IoU < ``thr_low`` is negative (at most ``total_num - pos_num`` kept, however many positives
+    there are); the rest is ignored (-1). For a negative pair only the anchors of the 7 x 7 cells
+    around the distractor become negatives (at most ``neg_num``): the head learns to reject a
+    look-alike where it stands. The block's centre cell is ``size // 2 + ceil(d / stride + 0.5)``
+    for an offset ``d`` of the distractor from the crop centre (the original's rounding).
 
     Returns (``__call__``): ``cls [A, H, W]`` int64 in {1, 0, -1}; ``delta
     [4, A, H, W]`` float32 regression targets ``((tx - ax) / aw, (ty - ay) / ah,
     log(tw / aw), log(th / ah))``; ``delta_weight [A, H, W]`` float32, ``1 / #pos``
-    on positives; ``overlap [A, H, W]`` IoU with the target.
+    on positives; ``overlap [A, H, W]`` float64 IoU with the target.
     """
 
     def __init__(self, stride: int = 8, ratios: Sequence[float] = (0.33, 0.5, 1, 2, 3),
@@ -51,41 +58,53 @@ class AnchorTarget:
         self.neg_radius = int(neg_radius)
         self.corner, self.center = anchor_grid(self.stride, ratios, scales, self.search_size // 2, self.output_size)
         self.anchor_num = self.corner.shape[1]
-        self._corner_last = np.ascontiguousarray(np.moveaxis(self.corner, 0, -1))  # [A, H, W, 4], once
 
-    def __call__(self, target: Sequence[float], negative: bool, rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    def __call__(self, target: Sequence[float], negative: bool, rng) -> Dict[str, np.ndarray]:
+        """``rng``: ``numpy.random`` (the original's global stream), a ``RandomState`` or a ``Generator``."""
         shape = self.corner.shape[1:]
         cls = -np.ones(shape, dtype=np.int64)
         delta = np.zeros((4,) + shape, dtype=np.float32)
         delta_weight = np.zeros(shape, dtype=np.float32)
         t = np.asarray(target, dtype=np.float64)
         tcx, tcy = (t[0] + t[2]) / 2, (t[1] + t[3]) / 2
-        tw, th = max(t[2] - t[0], 1e-3), max(t[3] - t[1], 1e-3)
+        tw, th = t[2] - t[0], t[3] - t[1]
 
         if negative:
-            size = self.output_size
-            col = size // 2 + int(np.ceil((tcx - self.search_size // 2) / self.stride - 0.5))
-            row = size // 2 + int(np.ceil((tcy - self.search_size // 2) / self.stride - 0.5))
-            r = self.neg_radius
+            size, r = self.output_size, self.neg_radius
+            cx = size // 2 + int(np.ceil((tcx - self.search_size // 2) / self.stride + 0.5))
+            cy = size // 2 + int(np.ceil((tcy - self.search_size // 2) / self.stride + 0.5))
             near = np.zeros(shape, dtype=bool)
-            near[:, max(0, row - r):max(0, row + r + 1), max(0, col - r):max(0, col + r + 1)] = True
+            near[:, max(0, cy - r):min(size, cy + r + 1), max(0, cx - r):min(size, cx + r + 1)] = True
             cls[_keep_at_most(rng, near, self.neg_num)] = 0
             overlap = np.zeros(shape, dtype=np.float32)
             return {"cls": cls, "delta": delta, "delta_weight": delta_weight, "overlap": overlap}
 
         acx, acy, aw, ah = self.center
-        delta[0] = (tcx - acx) / aw
-        delta[1] = (tcy - acy) / ah
-        delta[2] = np.log(tw / aw)
-        delta[3] = np.log(th / ah)
-        overlap = iou(self._corner_last, t).astype(np.float32)
+        with np.errstate(divide="ignore"):  # a degenerate box: log(0) is -inf, as in the original
+            delta[0] = (tcx - acx) / aw
+            delta[1] = (tcy - acy) / ah
+            delta[2] = np.log(tw / aw)
+            delta[3] = np.log(th / ah)
+        overlap = _iou(self.corner, t)
         pos = _keep_at_most(rng, overlap > self.thr_high, self.pos_num)
+        neg = _keep_at_most(rng, overlap < self.thr_low, self.total_num - self.pos_num)
         num_pos = int(pos.sum())
-        neg = _keep_at_most(rng, overlap < self.thr_low, self.total_num - num_pos)
         cls[pos] = 1
-        cls[neg] = 0
         delta_weight[pos] = 1.0 / (num_pos + 1e-6)
+        cls[neg] = 0
         return {"cls": cls, "delta": delta, "delta_weight": delta_weight, "overlap": overlap}
+
+
+def _iou(corner: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """IoU ``[A, H, W]`` (float64) of the anchors ``corner [4, A, H, W]`` with one corner box, the
+    original's arithmetic (continuous areas, no +1)."""
+    x1, y1, x2, y2 = corner
+    xx1, yy1 = np.maximum(t[0], x1), np.maximum(t[1], y1)
+    xx2, yy2 = np.minimum(t[2], x2), np.minimum(t[3], y2)
+    inter = np.maximum(0, xx2 - xx1) * np.maximum(0, yy2 - yy1)
+    area = (x2 - x1) * (y2 - y1)
+    target_area = (t[2] - t[0]) * (t[3] - t[1])
+    return (inter / (area + target_area - inter)).astype(np.float64)
 
 
 class SiamFCLabel:

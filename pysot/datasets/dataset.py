@@ -20,8 +20,7 @@ import torch.utils.data
 
 from pysot.datasets.anchor_target import AnchorTarget, SiamFCLabel
 from pysot.datasets.point_target import PointTarget
-from pysot.datasets.augmentation import Augmentation
-from pysot.utils.crop import context_size
+from pysot.datasets.augmentation import Augmentation, integers
 from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.datasets")
@@ -90,6 +89,21 @@ class SubDataset:
             with open(cat_path, "r", encoding="utf-8") as f:
                 categories = json.load(f)
         self.tracks: List[Tuple[str, str, List[str], Dict[str, List[float]], Optional[str]]] = []
+        # The original PySOT's view: videos and their tracks in the json's order, frames sorted
+        # (its sampler indexes videos by that order).
+        self.labels: Dict[str, Dict[str, Tuple[List[str], Dict[str, List[float]]]]] = {}
+        for video, tracks in data.items():
+            if not isinstance(tracks, dict):
+                continue  # reported below
+            kept = {}
+            for track, frames in tracks.items():
+                if isinstance(frames, dict):
+                    boxes = {k: v for k, v in frames.items() if k.isdigit() and _valid(v)}
+                    if boxes:
+                        kept[track] = (sorted(boxes, key=int), boxes)
+            if kept:
+                self.labels[video] = kept
+        self.videos = list(self.labels)
         dropped = 0
         for video in sorted(data):
             tracks = data[video]
@@ -134,17 +148,18 @@ class SubDataset:
 
 def box_in_crop(box: Sequence[float], exemplar_size: int = 127, crop_size: int = CROP_SIZE,
                 context_amount: float = 0.5) -> np.ndarray:
-    """Map an original-image corner box into its crop-511 image (corner box, crop pixels).
-
-    The crop is centred on the box and its side covers ``crop_size / exemplar_size``
-    context squares, so the target has the scale it has in a tracker's exemplar crop.
+    """Map an original-image corner box into its crop-511 image (corner box, crop pixels), as the
+    original PySOT's ``_get_bbox``: centred on ``crop_size // 2``, size scaled by
+    ``exemplar_size / s_z`` (``s_z``: the side of the context square), so the target has the scale it
+    has in a tracker's exemplar crop.
     """
     w, h = box[2] - box[0], box[3] - box[1]
-    s_x = context_size(w, h, context_amount) * crop_size / exemplar_size
-    scale = (crop_size - 1) / s_x
-    c = (crop_size - 1) / 2
-    w, h = w * scale, h * scale
-    return np.array([c - w / 2, c - h / 2, c + w / 2, c + h / 2], dtype=np.float64)
+    wc_z = w + context_amount * (w + h)
+    hc_z = h + context_amount * (w + h)
+    scale_z = exemplar_size / np.sqrt(wc_z * hc_z)
+    w, h = w * scale_z, h * scale_z
+    c = crop_size // 2
+    return np.array([c - w * 0.5, c - h * 0.5, c + w * 0.5, c + h * 0.5], dtype=np.float64)
 
 
 class PairBuilder:
@@ -226,6 +241,83 @@ class PairBuilder:
         return PairSpec(template, (track_index, t.frames[int(rng.integers(lo, hi))]), False, False)
 
 
+SAMPLERS = ("pysot", "per_sample")
+
+
+class OriginalSampler:
+    """The original PySOT's sampling, drawn from numpy's global legacy stream in its order.
+
+    At construction (the trainer seeds the stream with ``TRAIN.SEED`` first, as the original's
+    ``tools/train.py`` does) each sub-dataset shuffles its video indices (``NUM_USE`` of them),
+    then the whole run's pick list (``videos_per_epoch x epochs``) is made of shuffled
+    concatenations of those. A sample then draws, in this order: gray, negative, the pair's
+    track / frames, the template's then the search's augmentation, and the anchor sampling.
+    With one loading process (``TRAIN.NUM_WORKERS 0``) a seeded run gets the original's samples.
+
+    ``spec(rng, index)`` returns ``(neg, (dataset, video, track, frame) of the template, of the search)``.
+    """
+
+    def __init__(self, datasets: Sequence[SubDataset], neg: float, total: int, rng=np.random) -> None:
+        self.datasets = list(datasets)
+        self.neg = float(neg)
+        self.starts, start = [], 0
+        subs = []
+        for d in self.datasets:
+            self.starts.append(start)
+            num = len(d.videos)
+            num_use = num if d.num_use_requested < 0 else d.num_use_requested  # -1: every video once
+            lists, pick = list(range(start, start + num)), []
+            while len(pick) < num_use:
+                rng.shuffle(lists)
+                pick += lists
+            subs.append(pick[:num_use])
+            start += num
+        all_subs = np.array([p for sub in subs for p in sub], dtype=np.int64)
+        if not all_subs.size:
+            raise DatasetError("no sub-dataset has a video to draw (NUM_USE 0 everywhere?)")
+        # Shuffling an array draws the same numbers as the original's shuffle of a list.
+        chunks = []
+        for _ in range(-(-int(total) // all_subs.size)):
+            p = all_subs.copy()
+            rng.shuffle(p)
+            chunks.append(p)
+        self.picks = np.concatenate(chunks)[:total]
+
+    def _find(self, index: int) -> Tuple[int, int]:
+        for k, d in enumerate(self.datasets):
+            if self.starts[k] + len(d.videos) > index:
+                return k, index - self.starts[k]
+        raise IndexError(index)
+
+    def _random_target(self, rng, k: int, v: int = -1):
+        d = self.datasets[k]
+        if v == -1:
+            v = integers(rng, 0, len(d.videos))
+        video = d.videos[v]
+        tracks = list(d.labels[video])
+        track = tracks[int(rng.choice(len(tracks)))]
+        frames = d.labels[video][track][0]
+        return k, video, track, frames[int(rng.choice(len(frames)))]
+
+    def spec(self, rng, position: int):
+        k, v = self._find(int(self.picks[position % len(self.picks)]))
+        neg = bool(self.neg and self.neg > rng.random())
+        if neg:
+            template = self._random_target(rng, k, v)
+            search = self._random_target(rng, int(rng.choice(len(self.datasets))))
+            return neg, template, search
+        d = self.datasets[k]
+        video = d.videos[v]
+        tracks = list(d.labels[video])
+        track = tracks[int(rng.choice(len(tracks)))]
+        frames = d.labels[video][track][0]
+        t = integers(rng, 0, len(frames))
+        left, right = max(t - d.frame_range, 0), min(t + d.frame_range, len(frames) - 1) + 1
+        search_range = frames[left:right]
+        s = search_range[int(rng.choice(len(search_range)))]
+        return neg, (k, video, track, frames[t]), (k, video, track, s)
+
+
 class TrainDataset(torch.utils.data.Dataset):
     """Augmented template/search pairs with their score-map targets.
 
@@ -246,8 +338,9 @@ class TrainDataset(torch.utils.data.Dataset):
     def __init__(self, pairs: PairBuilder, target: Union[AnchorTarget, SiamFCLabel, PointTarget],
                  template_aug: Augmentation, search_aug: Augmentation, exemplar_size: int = 127,
                  search_size: int = 255, gray: float = 0.0, length: int = 1000, seed: int = 0,
-                 with_mask: bool = False) -> None:
+                 with_mask: bool = False, original: Optional[OriginalSampler] = None) -> None:
         self.pairs, self.target = pairs, target
+        self.original = original
         self.template_aug, self.search_aug = template_aug, search_aug
         self.exemplar_size, self.search_size = int(exemplar_size), int(search_size)
         self.gray, self.length, self.seed = float(gray), int(length), int(seed)
@@ -282,27 +375,49 @@ class TrainDataset(torch.utils.data.Dataset):
     def _load_mask(self, track_index: int, frame: str) -> np.ndarray:
         return self._read(track_index, frame, "m")[0]
 
+    def _read_original(self, where, kind: str) -> Tuple[np.ndarray, np.ndarray]:
+        k, video, track, frame = where
+        d = self.pairs.datasets[k]
+        path = d.image_path(video, track, frame) if kind == "x" else d.mask_path(video, track, frame)
+        image = (cv2.imread(path, cv2.IMREAD_COLOR if kind == "x" else cv2.IMREAD_GRAYSCALE)
+                 if os.path.isfile(path) else None)
+        if image is None:
+            what = "crop" if kind == "x" else "mask crop (MASK.MASK is on)"
+            raise FileNotFoundError(f"{d.name}: missing or unreadable {what} {path} (listed in {d.anno})")
+        box = d.labels[video][track][1][frame]
+        return image, box_in_crop(box, self.exemplar_size, image.shape[0])
+
     def __getitem__(self, index: Union[int, Tuple[int, int]]) -> Dict[str, np.ndarray]:
         epoch, i = index if isinstance(index, tuple) else (0, int(index))
-        rng = np.random.default_rng([self.seed, int(epoch), int(i)])
-        spec = self.pairs.sample(rng, int(self.picks(epoch)[i]))
-        gray = self.gray > rng.random()
-        z_img, z_box = self._load(*spec.template)
-        x_img, x_box = self._load(*spec.search)
-        x_mask = self._load_mask(*spec.search) if self.with_mask and not spec.negative else None
+        if self.original is not None:
+            # The original's order of draws from numpy's global stream (see OriginalSampler).
+            rng = np.random
+            gray = bool(self.gray and self.gray > rng.random())
+            negative, z_where, x_where = self.original.spec(rng, int(epoch) * self.length + int(i))
+            z_img, z_box = self._read_original(z_where, "x")
+            x_img, x_box = self._read_original(x_where, "x")
+            x_mask = self._read_original(x_where, "m")[0] if self.with_mask and not negative else None
+        else:
+            rng = np.random.default_rng([self.seed, int(epoch), int(i)])
+            spec = self.pairs.sample(rng, int(self.picks(epoch)[i]))
+            gray = self.gray > rng.random()
+            negative = spec.negative
+            z_img, z_box = self._load(*spec.template)
+            x_img, x_box = self._load(*spec.search)
+            x_mask = self._load_mask(*spec.search) if self.with_mask and not spec.negative else None
         template, _, _ = self.template_aug(rng, z_img, z_box, self.exemplar_size, gray)
         search, box, mask = self.search_aug(rng, x_img, x_box, self.search_size, gray, mask=x_mask)
         out = {
             "template": template.transpose(2, 0, 1).astype(np.float32),
             "search": search.transpose(2, 0, 1).astype(np.float32),
             "bbox": box.astype(np.float32),
-            "negative": np.float32(spec.negative),
+            "negative": np.float32(negative),
         }
         if self.with_mask:
             # A negative pair shows no instance of the template: every pixel is background.
             fg = mask > 127 if mask is not None else np.zeros((self.search_size,) * 2, bool)
             out["label_mask"] = np.where(fg, 1.0, -1.0).astype(np.float32)[None]
-        tgt = self.target(box, spec.negative, rng)
+        tgt = self.target(box, negative, rng)
         if isinstance(self.target, AnchorTarget):
             out.update(label_cls=tgt["cls"], label_loc=tgt["delta"], label_loc_weight=tgt["delta_weight"])
         elif isinstance(self.target, PointTarget):
@@ -339,7 +454,14 @@ def is_siamfc(cfg) -> bool:
 
 
 def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
-    """Map ``cfg.DATASET`` / ``cfg.TRAIN`` / ``cfg.ANCHOR`` onto a :class:`TrainDataset`."""
+    """Map ``cfg.DATASET`` / ``cfg.TRAIN`` / ``cfg.ANCHOR`` onto a :class:`TrainDataset`.
+
+    ``DATASET.SAMPLER: pysot`` (the default) builds the original's pick list from numpy's global
+    stream now: seed it first (the trainer does, with ``TRAIN.SEED``).
+    """
+    sampler = str(cfg.DATASET.get("SAMPLER", "pysot"))
+    if sampler not in SAMPLERS:
+        raise DatasetError(f"DATASET.SAMPLER: {sampler!r} is not a sampler; choose one of {', '.join(SAMPLERS)}")
     subs = []
     for name in cfg.DATASET.NAMES:
         if name not in cfg.DATASET:
@@ -359,7 +481,8 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
                                "with masks (coco, ytb_vos, generic with masks/, synthetic --with-masks): "
                                "set DATASET.NAMES to those")
         subs.append(sub)
-    pairs = PairBuilder(subs, cfg.DATASET.NEG, cfg.DATASET.NEG_SAME_CATEGORY)
+    # The original's sampler draws negatives from any video: no same-category share (nor its warning).
+    pairs = PairBuilder(subs, cfg.DATASET.NEG, cfg.DATASET.NEG_SAME_CATEGORY if sampler == "per_sample" else 0.0)
     t, s = cfg.DATASET.TEMPLATE, cfg.DATASET.SEARCH
     template_aug = Augmentation(t.SHIFT, t.SCALE, t.BLUR, t.FLIP, t.COLOR, uniform_shift=True)
     search_aug = Augmentation(s.SHIFT, s.SCALE, s.BLUR, s.FLIP, s.COLOR, uniform_shift=s.UNIFORM_SHIFT)
@@ -372,6 +495,17 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
         target = AnchorTarget(cfg.ANCHOR.STRIDE, cfg.ANCHOR.RATIOS, cfg.ANCHOR.SCALES, cfg.TRAIN.SEARCH_SIZE,
                               cfg.TRAIN.OUTPUT_SIZE, cfg.TRAIN.THR_HIGH, cfg.TRAIN.THR_LOW, cfg.TRAIN.POS_NUM,
                               cfg.TRAIN.NEG_NUM, cfg.TRAIN.TOTAL_NUM)
+    length = length or cfg.DATASET.VIDEOS_PER_EPOCH
+    original = None
+    if sampler == "pysot":
+        # The original's run length: VIDEOS_PER_EPOCH (or every NUM_USE once) x EPOCH samples; the
+        # number of shuffles it makes (draws from the stream) depends on it.
+        per_epoch = (length if cfg.TRAIN.ITERS_PER_EPOCH > 0 else cfg.DATASET.VIDEOS_PER_EPOCH
+                     or sum(len(d.videos) if d.num_use_requested < 0 else d.num_use_requested for d in subs))
+        total = max(per_epoch, length) * max(int(cfg.TRAIN.EPOCH), 1)
+        original = OriginalSampler(subs, cfg.DATASET.NEG, total)
+        if cfg.TRAIN.NUM_WORKERS > 0:
+            logger.info("DATASET.SAMPLER pysot: samples come from numpy's global stream, seeded per loader worker; "
+                        "TRAIN.NUM_WORKERS 0 gives the original PySOT's samples")
     return TrainDataset(pairs, target, template_aug, search_aug, cfg.TRAIN.EXEMPLAR_SIZE, cfg.TRAIN.SEARCH_SIZE,
-                        cfg.DATASET.GRAY, length or cfg.DATASET.VIDEOS_PER_EPOCH, cfg.TRAIN.SEED,
-                        with_mask=cfg.MASK.MASK)
+                        cfg.DATASET.GRAY, length, cfg.TRAIN.SEED, with_mask=cfg.MASK.MASK, original=original)

@@ -28,28 +28,28 @@ def _backbone_layers(backbone: nn.Module, names: Sequence[str]) -> List[nn.Modul
 
 
 def build_optimizer(model: nn.Module, base_lr: float, momentum: float, weight_decay: float,
-                    backbone_layers: Sequence[str], backbone_lr_mult: float) -> torch.optim.SGD:
-    """SGD over every parameter in two groups: ``TRAIN_LAYERS`` of the backbone (``lr_mult =
-    backbone_lr_mult``) and the rest of the network (``lr_mult = 1``).
+                    backbone_layers: Sequence[str], backbone_lr_mult: float,
+                    train_backbone: bool = True) -> torch.optim.SGD:
+    """SGD over the parameters that train, as the original PySOT's ``build_opt_lr`` groups them:
+    ``TRAIN_LAYERS`` of the backbone (only when ``train_backbone``; ``initial_lr = backbone_lr_mult
+    * base_lr``, ``lr_mult = backbone_lr_mult``), then the rest of the network (``initial_lr =
+    base_lr``). The backbone group exists (empty) while the backbone is frozen, so the saved state
+    always has the same two groups.
 
-    Frozen backbone parameters are included too: while frozen they get no
-    gradient and SGD skips them, so one optimizer (and its saved state) serves the
-    whole run across the unfreezing epoch.
+    The trainer builds a new optimizer when the backbone unfreezes (``BACKBONE.TRAIN_EPOCH``),
+    as the original does: the SGD momentum of the heads starts again from zero there.
     """
     backbone = getattr(model, "backbone", None)
     layer_params = []
     if backbone is not None:
         layer_params = [p for layer in _backbone_layers(backbone, backbone_layers) for p in layer.parameters()]
-    chosen = {id(p) for p in layer_params}
-    other_backbone = [p for p in (backbone.parameters() if backbone is not None else []) if id(p) not in chosen]
     rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    groups = [{"params": rest, "lr_mult": 1.0, "name": "heads"}]
-    if layer_params:
-        groups.append({"params": layer_params, "lr_mult": float(backbone_lr_mult), "name": "backbone"})
-    if other_backbone:
-        # Layers outside TRAIN_LAYERS stay frozen for the whole run; kept only so
-        # every parameter has a group.
-        groups.append({"params": other_backbone, "lr_mult": 0.0, "name": "backbone_frozen"})
+    # The product in the original's order (LAYERS_LR * BASE_LR), so the rates are bit-equal.
+    backbone_lr = float(backbone_lr_mult) * float(base_lr)
+    groups = [{"params": layer_params if train_backbone else [], "lr": backbone_lr, "initial_lr": backbone_lr,
+               "lr_mult": float(backbone_lr_mult), "name": "backbone"},
+              {"params": rest, "lr": float(base_lr), "initial_lr": float(base_lr), "lr_mult": 1.0,
+               "name": "heads"}]
     return torch.optim.SGD(groups, lr=base_lr, momentum=momentum, weight_decay=weight_decay)
 
 

@@ -36,6 +36,7 @@ from pysot.utils.distributed import DistInfo, average_scalars, barrier, init_dis
 from pysot.utils.log import add_file_handler, get_logger, remove_file_handler
 from pysot.utils.lr_scheduler import build_lr_scheduler
 from pysot.utils.model_load import load_pretrain
+from pysot.utils.provenance import format_run_info, run_info
 
 logger = get_logger("pysot.train")
 
@@ -45,9 +46,13 @@ _DDP_PARAMETERS = inspect.signature(DistributedDataParallel.__init__).parameters
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's global stream (the ``pysot`` sampler draws from it) and torch, and ask
+    cuDNN for deterministic kernels, as the original's ``seed_torch``."""
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
     torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
 
 
 def iters_per_epoch(cfg: CN, world_size: int) -> int:
@@ -146,6 +151,10 @@ class Trainer:
                 logger.info(f"removed {path}, a checkpoint a killed run was writing")
             if cfg.TRAIN.LOG_DIR:
                 self.log_file = add_file_handler(os.path.join(cfg.TRAIN.LOG_DIR, "train.log"))
+        # Versions, seed, config digest and commit: logged now and stored in every checkpoint.
+        self.run_info = run_info(cfg.dump(), cfg.TRAIN.SEED, str(device))
+        if self.dist.is_main:
+            logger.info(f"run: {format_run_info(self.run_info)}")
 
         try:
             self._build(resume)
@@ -158,9 +167,7 @@ class Trainer:
         self.model = build_model(cfg).to(device)
         if not resume:
             _load_pretrained(self.model, cfg)
-        self.optimizer = build_optimizer(self.model, cfg.TRAIN.BASE_LR, cfg.TRAIN.MOMENTUM, cfg.TRAIN.WEIGHT_DECAY,
-                                         cfg.BACKBONE.TRAIN_LAYERS, cfg.BACKBONE.LAYERS_LR)
-        self.scheduler = build_lr_scheduler(cfg, self.optimizer)
+        self._build_optimizer(cfg.TRAIN.START_EPOCH)
         self.unfreezer = BackboneUnfreezer(getattr(self.model, "backbone", None), cfg.BACKBONE.TRAIN_LAYERS,
                                            cfg.BACKBONE.TRAIN_EPOCH, log=self.dist.is_main)
         self.amp = bool(cfg.TRAIN.AMP) and device.type == "cuda"
@@ -184,6 +191,20 @@ class Trainer:
             self.writer = SummaryWriter(cfg.TRAIN.LOG_DIR, purge_step=self.iteration + 1 if resume else None)
         self.ddp_model: nn.Module = self.model
 
+    def _build_optimizer(self, epoch: int) -> None:
+        """A new SGD and LR schedule for the parameters that train at ``epoch``.
+
+        Called at the start and again when the backbone unfreezes (``BACKBONE.TRAIN_EPOCH``), as the
+        original PySOT's ``build_opt_lr`` is: the new optimizer has no momentum yet.
+        """
+        cfg = self.cfg
+        self.backbone_trains = epoch >= cfg.BACKBONE.TRAIN_EPOCH
+        self.optimizer = build_optimizer(self.model, cfg.TRAIN.BASE_LR, cfg.TRAIN.MOMENTUM, cfg.TRAIN.WEIGHT_DECAY,
+                                         cfg.BACKBONE.TRAIN_LAYERS, cfg.BACKBONE.LAYERS_LR,
+                                         train_backbone=self.backbone_trains)
+        self.scheduler = build_lr_scheduler(cfg, self.optimizer)
+        self.scheduler.set_epoch(epoch)
+
     def close(self) -> None:
         """Stop writing this run's ``train.log`` (the logger outlives the run in a notebook)."""
         if self.log_file is not None:
@@ -206,6 +227,16 @@ class Trainer:
         self._check_schedule(path, ckpt)
         # Names a checkpoint of another network briefly (file, keys, shapes) instead of torch's full list.
         _load_weights("--resume", self.model, ckpt["state_dict"], strict=True, name=path)
+        epoch = self.epoch_of(int(iteration))
+        self._build_optimizer(epoch)
+        if ckpt.get("backbone_trains", self.backbone_trains) != self.backbone_trains:
+            # Saved just before the backbone unfreezes: the original starts a new optimizer there.
+            logger.info(f"{path}: the backbone starts training at this epoch; new optimizer, as the original")
+        else:
+            self._load_optimizer_state(path, ckpt)
+        self._resume_rest(path, ckpt, int(iteration))
+
+    def _load_optimizer_state(self, path: str, ckpt: Dict) -> None:
         try:
             self.optimizer.load_state_dict(ckpt["optimizer"])
         except ValueError as e:
@@ -213,6 +244,8 @@ class Trainer:
                                   "was BACKBONE.TRAIN_LAYERS changed?") from None
         except (TypeError, KeyError, AttributeError, IndexError, RuntimeError) as e:
             raise CheckpointError(f"{path}: malformed 'optimizer' field ({type(e).__name__}: {e})") from None
+
+    def _resume_rest(self, path: str, ckpt: Dict, iteration: int) -> None:
         if "scaler" in ckpt and self.amp:
             try:
                 self.scaler.load_state_dict(ckpt["scaler"])
@@ -278,9 +311,11 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "state_dict": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
+                "backbone_trains": self.backbone_trains,
                 "lr_scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(),
                 "config": self.cfg.dump(),
+                "run_info": self.run_info,
                 "rng": rng_state(),
             }, path)
         return path
@@ -346,6 +381,8 @@ class Trainer:
                     # DDP is (re)built once, and again only when the backbone's trainable set changes.
                     if self.unfreezer.apply(epoch) or self.ddp_model is self.model:
                         self._wrap()
+                    if (epoch >= cfg.BACKBONE.TRAIN_EPOCH) != self.backbone_trains:
+                        self._build_optimizer(epoch)
                     lr = self.scheduler.set_epoch(epoch)
                     start = self.iteration - epoch * self.iters_per_epoch
                     for batch in self._loader(epoch, start):

@@ -145,11 +145,14 @@ def set_rng_state(state: Dict[str, Any]) -> None:
 
 
 def export_for_inference(checkpoint_path: str, out_path: str) -> int:
-    """Keep only ``state_dict`` and ``config`` of a training checkpoint (what the tracker tools need).
+    """Keep only ``state_dict`` and ``config`` of a training checkpoint (what the tracker tools need),
+    plus its ``run_info`` (versions, seed, config digest, commit) when it has one.
 
     Returns the size of the written file in bytes.
     """
     ckpt = load_checkpoint(checkpoint_path)
-    atomic_torch_save({"state_dict": ckpt["state_dict"], "config": ckpt.get("config", ""),
-                       "iteration": ckpt.get("iteration")}, out_path)
+    out = {"state_dict": ckpt["state_dict"], "config": ckpt.get("config", ""), "iteration": ckpt.get("iteration")}
+    if "run_info" in ckpt:
+        out["run_info"] = ckpt["run_info"]
+    atomic_torch_save(out, out_path)
     return os.path.getsize(out_path)

@@ -3,11 +3,12 @@ import numpy as np
 from pysot.datasets.augmentation import Augmentation, position_balanced_shift
 
 
-def _offsets(aug, n=2000, seed=0):
+def _offsets(aug, n=2000, seed=0, size=161):
     rng = np.random.default_rng(seed)
     # Small image keeps the test fast; the offset does not depend on the image content.
-    image = np.full((161, 161, 3), 100, np.uint8)
-    target = np.array([50.0, 60.0, 110.0, 100.0])
+    image = np.full((size, size, 3), 100, np.uint8)
+    c = size // 2  # the original centres the window on the image centre, where the target is
+    target = np.array([c - 30.0, c - 20.0, c + 30.0, c + 20.0])
     out = []
     for _ in range(n):
         _, box, _ = aug(rng, image, target, 127)
@@ -26,16 +27,20 @@ CHI2_15_P001 = 37.70
 
 
 def test_position_balanced_shift_is_uniform():
-    off = _offsets(Augmentation(shift=32, scale=0.18, uniform_shift=True))
+    # The window (side 126) moves by up to 32 source px; with no scale jitter that is 32 output px.
+    off = _offsets(Augmentation(shift=32, uniform_shift=True), size=255)
     assert np.abs(off).max() <= 32 + 1e-6
     for axis in range(2):
         assert _chi_square_uniform(off[:, axis], -32, 32) < CHI2_15_P001
     # The corners of the range are reached, not only the middle.
     assert (np.abs(off[:, 0]) > 28).mean() > 0.08
+    # With scale jitter the shift is divided by the window's scale (the original's order).
+    off = _offsets(Augmentation(shift=32, scale=0.18), size=255, n=500)
+    assert np.abs(off).max() <= 32 / (1 - 0.18) + 1e-6 and np.abs(off).max() > 32
 
 
 def test_centre_heavy_shift_is_not_uniform():
-    off = _offsets(Augmentation(shift=32, scale=0.18, uniform_shift=False))
+    off = _offsets(Augmentation(shift=32, uniform_shift=False), size=255)
     assert _chi_square_uniform(off[:, 0], -32, 32) > 10 * CHI2_15_P001
     assert abs(np.median(off[:, 0])) < 2
 
@@ -43,6 +48,38 @@ def test_centre_heavy_shift_is_not_uniform():
 def test_zero_shift_keeps_target_centred():
     off = _offsets(Augmentation(shift=0, scale=0.18), n=200)
     np.testing.assert_allclose(off, 0, atol=1e-6)
+
+
+def test_window_stays_inside_the_image():
+    """The original clips the shift so the window stays inside the source image."""
+    off = _offsets(Augmentation(shift=64), size=161, n=300)
+    # side 126 in a 161 image: at most 161 - 1 - 126 - 17 = 17 px of room each way
+    assert np.abs(off).max() <= 18
+
+
+def test_motion_blur_kernel_and_colour_offset():
+    """The original's blur kernel (odd 5..45 px cross, weights summing to 1) and PCA colour offset."""
+    from pysot.datasets.augmentation import RGB_VAR, color_offset, motion_blur_kernel
+
+    rng = np.random.RandomState(5)
+    sizes = set()
+    for _ in range(200):
+        k = motion_blur_kernel(rng)
+        sizes.add(k.shape[0])
+        c = k.shape[0] // 2
+        assert k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1 and 5 <= k.shape[0] <= 45
+        np.testing.assert_allclose(k.sum(), 1.0)
+        off_cross = k.copy()
+        off_cross[:, c] = 0
+        off_cross[c, :] = 0
+        assert not off_cross.any()
+    assert len(sizes) > 15
+    # Same numbers as the original's np.dot(rgbVar, np.random.randn(3, 1))[::-1] on the same state.
+    a = color_offset(np.random.RandomState(7))
+    b = np.dot(RGB_VAR, np.random.RandomState(7).randn(3, 1))[::-1].reshape(3)
+    np.testing.assert_array_equal(a, b)
+    offsets = np.array([color_offset(rng) for _ in range(2000)])
+    assert offsets.std(axis=0)[0] > 5  # the B channel (PCA's main axis) moves most
 
 
 def test_flip_and_gray():

@@ -10,7 +10,8 @@ def test_warmup_then_log():
     lrs = build_epoch_lrs(10, "log", {"start_lr": 0.01, "end_lr": 0.0001}, warmup=True, warmup_kind="step",
                           warmup_epochs=3, warmup_kwargs={"start_lr": 0.001, "end_lr": 0.01, "step": 1})
     assert len(lrs) == 10
-    np.testing.assert_allclose(lrs[:3], [0.001, 0.001 * 10 ** 0.5, 0.01], rtol=1e-6)
+    # The original's warm-up: mult = (end / start) ** (1 / epochs), so it stops one step short of end_lr.
+    np.testing.assert_allclose(lrs[:3], [0.001, 0.001 * 10 ** (1 / 3), 0.001 * 10 ** (2 / 3)], rtol=1e-12)
     np.testing.assert_allclose(lrs[3], 0.01) and np.testing.assert_allclose(lrs[-1], 0.0001)
     assert all(a > b for a, b in zip(lrs[3:], lrs[4:]))
 
@@ -36,7 +37,7 @@ def test_group_multipliers_and_state():
     assert opt.param_groups[0]["lr"] == 0.2 and abs(opt.param_groups[1]["lr"] - 0.02) < 1e-12
     other = EpochLR(opt, [9.0])
     other.load_state_dict(sched.state_dict())
-    assert other.lrs == [0.5, 0.2] and other.epoch == 1
+    assert list(other.lrs) == [0.5, 0.2] and other.epoch == 1
 
 
 def test_from_config_defaults_to_base_lr():
@@ -46,8 +47,30 @@ def test_from_config_defaults_to_base_lr():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = build_lr_scheduler(cfg, opt)
     assert len(sched.lrs) == 6
-    assert sched.lrs[0] == pytest.approx(cfg.TRAIN.BASE_LR / 10) and sched.lrs[1] == pytest.approx(cfg.TRAIN.BASE_LR)
+    assert sched.lrs[0] == pytest.approx(cfg.TRAIN.BASE_LR / 10)
+    assert sched.lrs[1] == pytest.approx(cfg.TRAIN.BASE_LR / 10 ** 0.5)
     assert sched.lrs[2] == pytest.approx(cfg.TRAIN.BASE_LR)
+    assert sched.set_epoch(2) == pytest.approx(cfg.TRAIN.BASE_LR)
+
+
+def test_rates_are_scaled_by_base_lr_over_start_lr():
+    """The original multiplies its schedule by TRAIN.BASE_LR / start_lr (the alex YAML trains at half its
+    schedule: BASE_LR 0.005, start_lr 0.01), and by BACKBONE.LAYERS_LR for the backbone group."""
+    cfg = get_cfg()
+    cfg.TRAIN.EPOCH, cfg.TRAIN.BASE_LR = 4, 0.005
+    cfg.TRAIN.LR_WARMUP.WARMUP = False
+    cfg.TRAIN.LR.TYPE, cfg.TRAIN.LR.KWARGS = "log", type(cfg.TRAIN.LR.KWARGS)({"start_lr": 0.01, "end_lr": 0.001})
+    w1, w2 = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([{"params": [w1], "initial_lr": 0.1 * 0.005}, {"params": [w2], "initial_lr": 0.005}],
+                          lr=1.0)
+    sched = build_lr_scheduler(cfg, opt)
+    assert sched.set_epoch(0) == pytest.approx(0.005)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0005) and opt.param_groups[1]["lr"] == pytest.approx(0.005)
+    sched.set_epoch(3)
+    assert opt.param_groups[1]["lr"] == pytest.approx(0.0005)
+    other = build_lr_scheduler(cfg, opt)
+    other.load_state_dict(sched.state_dict())
+    assert other.epoch == 3 and opt.param_groups[1]["lr"] == pytest.approx(0.0005)
 
 
 def test_config_errors_name_the_keys():
