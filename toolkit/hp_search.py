@@ -60,10 +60,9 @@ class Setting:
 def check_searchable(cfg) -> None:
     """Raise ``ValueError`` when ``cfg.TRACK.TYPE`` ignores a searched parameter (SiamFC has no
     PENALTY_K or LR: every setting would track identically)."""
-    import pysot.tracker  # noqa: F401  (registers the trackers)
-    from pysot.core.registry import TRACKERS
+    from pysot.tracker import check_tracker_type
 
-    used = TRACKERS.get(cfg.TRACK.TYPE).config_kwargs(cfg)
+    used = check_tracker_type(cfg).config_kwargs(cfg)
     unused = [key for key, kwarg in SEARCHED_KEYS.items() if kwarg not in used]
     if unused:
         raise ValueError(f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE {cfg.TRACK.TYPE} does not use "

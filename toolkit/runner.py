@@ -87,10 +87,11 @@ def build_tracker_from_spec(spec: TrackerSpec):
 
     from pysot.config import load_cfg, load_cfg_from_checkpoint
     from pysot.models import build_model
-    from pysot.tracker import build_tracker
+    from pysot.tracker import build_tracker, check_tracker_type
     from pysot.utils.model_load import load_pretrain
 
     cfg = load_cfg(spec.config, spec.opts) if spec.config else load_cfg_from_checkpoint(spec.snapshot, spec.opts)
+    check_tracker_type(cfg)  # before the model is built
     device = spec.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"--device {device}: no CUDA GPU is available; use --device cpu")
@@ -272,8 +273,10 @@ def run_record(spec: TrackerSpec, dataset_name: str) -> Dict[str, object]:
     and the overrides together), the snapshot's digest and the fast path; plus, for a
     reader, the paths and overrides as given. Raises ``ConfigError`` for a bad config."""
     from pysot.config import load_cfg
+    from pysot.tracker import check_tracker_type
 
     cfg = load_cfg(spec.config, list(spec.opts))
+    check_tracker_type(cfg)
     cfg.pop("CONFIG_FILE", None)  # the same experiment read from another path is the same run
     if spec.snapshot and not os.path.isfile(spec.snapshot):
         raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")

@@ -17,7 +17,7 @@ from typing import Mapping
 import torch
 
 from pysot.config import load_cfg
-from pysot.utils.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
+from pysot.models.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import read_state_dict
 from toolkit.cli import run_main

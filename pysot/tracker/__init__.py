@@ -10,7 +10,8 @@ from typing import Optional
 
 import torch
 
-from pysot.core.registry import TRACKERS
+from pysot.core.config import ConfigError
+from pysot.core.registry import TRACKERS, RegistryError
 from pysot.tracker.base_tracker import BaseTracker
 from pysot.tracker.dasiamrpn_tracker import DaSiamRPNTracker
 from pysot.tracker.multi_tracker import MultiTracker
@@ -20,7 +21,7 @@ from pysot.tracker.siammask_tracker import SiamMaskTracker
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
 
-__all__ = ["build_tracker", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
+__all__ = ["build_tracker", "check_tracker_type", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
            "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
 
 
@@ -36,11 +37,24 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> B
     now: later changes to ``model``'s weights are not seen (pass ``fast=False``).
     ``fast=True`` also applies it on CUDA (TF32 / cuDNN may round differently).
     """
-    cls = TRACKERS.get(cfg.TRACK.TYPE)
+    cls = check_tracker_type(cfg)
     where = f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE"
     model = _inference_model(cfg, model, fast)
     kwargs = dict(cls.config_kwargs(cfg), model=model)
     return TRACKERS.build(cfg.TRACK.TYPE, kwargs, where=where)
+
+
+def check_tracker_type(cfg) -> type:
+    """The tracker class ``cfg.TRACK.TYPE`` names; a :class:`~pysot.core.config.ConfigError` naming the
+    YAML, the key and the registered trackers otherwise.
+
+    Checked here rather than when the config is loaded, so that loading a config imports no
+    tracker (nor the models they import); the tools call it before building the model.
+    """
+    try:
+        return TRACKERS.get(cfg.TRACK.TYPE)
+    except RegistryError as e:
+        raise ConfigError(f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE: {e}") from None
 
 
 def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:
