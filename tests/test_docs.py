@@ -234,6 +234,14 @@ def test_tool_outputs_are_ignored_by_git():
         pytest.skip("not a git checkout")
     paths = ["demo.mp4", "results/OTB100/x/a.txt", "snapshot/latest.pth", "logs/train.log",
              "plots/OTB100/success.png", "onnx/x.onnx"]
+    # and every file the docs' commands write in the working folder (--output, --boxes, --json)
+    for block in RUNNABLE:
+        if block.lang != "python":
+            for command in shell_commands(block.text):
+                words = shlex.split(command)
+                paths += [words[i + 1] for i, w in enumerate(words[:-1])
+                          if w in ("--output", "--boxes", "--json") and not words[i + 1].startswith(("/", ".."))]
+    paths = sorted(set(paths))
     proc = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=REPO, capture_output=True, text=True)
     assert sorted(proc.stdout.split()) == sorted(paths)
 

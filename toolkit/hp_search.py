@@ -91,11 +91,11 @@ def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[in
 
 
 def _worker_init(parent_pid: int) -> None:
-    import torch
+    from pysot.utils.threads import configure_threads
 
     die_with_parent(parent_pid)  # a killed search leaves no settings running
     ignore_sigint_in_worker()
-    torch.set_num_threads(1)  # one setting per core; a single in-process run keeps every thread
+    configure_threads(1)  # one setting per core; a single in-process run keeps every thread
     get_logger().setLevel(logging.WARNING)  # info lines would print through the parent's progress bar
 
 

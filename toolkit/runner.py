@@ -390,11 +390,11 @@ def _worker_main(conn, spec: TrackerSpec, dataset_name: str, dataset_root: str, 
 
     Messages to the parent: ``("ready"|"init_failed"|"done"|"failed", video, payload)``.
     """
-    import torch
+    from pysot.utils.threads import configure_threads
 
     die_with_parent(parent_pid)
     ignore_sigint_in_worker()
-    torch.set_num_threads(1)  # one process per core; intra-op threads would only contend
+    configure_threads(1)  # one process per core; intra-op threads would only contend
     # The parent logs each finished video above its progress bar; a worker's own info lines
     # (one "loaded N tensors" each) would print straight through that bar.
     get_logger().setLevel(logging.WARNING)

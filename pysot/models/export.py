@@ -145,7 +145,7 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
             "track_outputs": track.output_keys, "input_format": "raw 0..255 BGR float32, NCHW"}
     with atomic_open(paths["meta"]) as f:
         json.dump(meta, f, indent=2)
-    logger.info("wrote %s and %s (batch %d, search %s)", paths["template"], paths["track"], batch,
+    logger.debug("wrote %s and %s (batch %d, search %s)", paths["template"], paths["track"], batch,
                 "any" if dynamic_search else search_size)
     return dict(paths, template_outputs=template_names, track_outputs=track.output_keys)
 

@@ -20,6 +20,7 @@ from pysot.tracker.siamfc_tracker import SiamFCTracker
 from pysot.tracker.siammask_tracker import SiamMaskTracker
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
+from pysot.utils.threads import use_default_threads
 
 __all__ = ["build_tracker", "check_tracker_type", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
            "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
@@ -28,7 +29,9 @@ __all__ = ["build_tracker", "check_tracker_type", "BaseTracker", "SiamRPNTracker
 def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> BaseTracker:
     """The tracker named by ``cfg.TRACK.TYPE``, its keyword arguments taken from ``cfg``.
 
-    The model should already sit on its device; inputs follow it.
+    The model should already sit on its device; inputs follow it. The first tracker built in a
+    process also picks torch's CPU threads for a shared machine, unless the caller chose them
+    (:func:`pysot.utils.threads.use_default_threads`).
 
     ``fast`` (default ``cfg.TRACK.FAST``, on): track with
     :func:`~pysot.models.fast.optimize_for_inference`'s copy of ``model`` where that is
@@ -39,6 +42,7 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> B
     """
     cls = check_tracker_type(cfg)
     where = f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE"
+    use_default_threads()  # once per process, never over the caller's choice: pysot.utils.threads
     model = _inference_model(cfg, model, fast)
     kwargs = dict(cls.config_kwargs(cfg), model=model)
     return TRACKERS.build(cfg.TRACK.TYPE, kwargs, where=where)
