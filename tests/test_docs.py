@@ -256,3 +256,16 @@ def test_commands_run_in_this_interpreters_environment(sandbox):
     rc, output = _run("command -v python", str(sandbox))
     assert output.strip() == str(sandbox / "bin" / "python")
     assert command_path(str(sandbox)).split(os.pathsep)[1] == sysconfig.get_path("scripts")
+
+
+def test_install_commands_name_extras_that_exist():
+    """Every ``pip install -e ".[X]"`` the docs and tools print names an extra of pyproject.toml
+    (export: tools/export_onnx.py's error; tensorboard: docs/training.md)."""
+    import tomllib
+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        extras = set(tomllib.load(f)["project"]["optional-dependencies"])
+    texts = [open(os.path.join(REPO, p), encoding="utf-8").read() for p in PAGES]
+    texts += [open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(REPO, "tools", "*.py"))]
+    named = {x for text in texts for group in re.findall(r'-e "\.\[([^\]]+)\]"', text) for x in group.split(",")}
+    assert {"export", "tensorboard", "test"} <= named and named <= extras, named - extras
