@@ -14,12 +14,15 @@ import os
 import sys
 from typing import Mapping
 
+import pysot  # noqa: F401  (before torch: idle OpenMP threads sleep; pysot.utils.threads)
 import torch
 
+from pysot.apps.cli import add_threads_argument
 from pysot.config import load_cfg
 from pysot.models.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import read_state_dict
+from pysot.utils.threads import configure_threads
 from toolkit.cli import run_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,9 +43,11 @@ def main(argv=None) -> int:
     parser.add_argument("--input", required=True, help="original checkpoint (.model / .pth)")
     parser.add_argument("--output", required=True, help="converted checkpoint to write")
     parser.add_argument("--config", "--cfg", dest="config", default="", help="experiment YAML of the target model")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
 
     def run() -> int:
+        configure_threads(args.threads)
         check_output_file(args.output)
         source = read_state_dict(args.input)  # read once: it picks the config and is converted
         config = args.config or default_config(source, args.input)
