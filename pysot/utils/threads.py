@@ -87,4 +87,9 @@ def use_default_threads() -> int:
         return torch.get_num_threads()
     _state["chosen"] = True
     torch.set_num_threads(1)
+    from pysot.utils.log import get_logger
+
+    get_logger("pysot.threads").info(
+        "torch was imported before pysot, with OpenMP threads that spin: tracking on 1 CPU thread (import "
+        "pysot before torch, or set OMP_WAIT_POLICY=PASSIVE, to use %d; docs/speed.md)", usable_cores())
     return 1
