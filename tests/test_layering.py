@@ -169,3 +169,41 @@ def test_loading_a_config_builds_nothing(statement):
                           env=dict(os.environ, PYTHONPATH=REPO))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# Private helpers imported by another module, left for the owners of these files (issue 18 names the
+# rule; renaming them touches the fast path and the training targets, under work in parallel): the
+# list may only shrink.
+KNOWN_PRIVATE_IMPORTS = {
+    ("pysot.datasets.point_target", "pysot.datasets.anchor_target", "_keep_at_most"),
+    ("pysot.models.fast.model", "pysot.models.fast.graphs", "_CapturedStep"),
+    ("pysot.models.fast.model", "pysot.models.fast.graphs", "_copy_tree_"),
+    ("pysot.models.fast", "pysot.models.fast.graphs", "_copy_tree_"),
+    ("pysot.models.fast", "pysot.models.fast.xcorr_choice", "_use_correlation"),
+    ("pysot.models.fast.mobile", "pysot.models.fast.fold", "_replace_modules"),
+    ("pysot.models.fast.optimize", "pysot.models.fast.verify", "_check_against_reference"),
+    ("pysot.models.fast.optimize", "pysot.models.fast.xcorr_choice", "_DepthwiseChooser"),
+    ("pysot.models.fast.optimize", "pysot.models.fast.xcorr_choice", "_use_correlation"),
+    ("pysot.models.fast.fold", "pysot.models.fast.fuse", "_ACTIVATIONS"),
+    ("pysot.models.fast.fold", "pysot.models.fast.fuse", "_MONOTONE"),
+}
+
+
+def private_imports(modules: Dict[str, str]) -> Set[Tuple[str, str, str]]:
+    """``(importer, module, name)`` for every ``from our.module import _name``."""
+    found = set()
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
+            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] in PACKAGES:
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.add((name, node.module, alias.name))
+    return found
+
+
+def test_private_helpers_stay_private():
+    """A helper two modules share lives in one place both import under a public name
+    (pysot.models.tensor_tree: the export/fast-path circle it broke)."""
+    found = private_imports(MODULES)
+    assert found - KNOWN_PRIVATE_IMPORTS == set()
+    assert KNOWN_PRIVATE_IMPORTS - found == set(), "fixed: remove from KNOWN_PRIVATE_IMPORTS"
