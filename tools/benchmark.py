@@ -20,6 +20,7 @@ one process per setup, interleaved rounds, beside --busy processes spinning on a
 this comparison is run; pysot/apps/entry_speed.py):
 
     python tools/benchmark.py --entry-points [--busy 1] [--iters 5] [--entry-frames 60] [--json entry.json]
+    python tools/benchmark.py --entry-points --entry-work 6 ...   # train.py and synthetic_eval instead
 """
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="only compare the ways in (notebook before/now, pysot first, tools) beside busy cores")
     p.add_argument("--busy", type=int, default=1, help="--entry-points: processes spinning on a core each")
     p.add_argument("--entry-frames", type=int, default=60, help="--entry-points: tracked frames per run")
+    p.add_argument("--entry-work", type=int, default=0, metavar="N",
+                   help="--entry-points: instead of tracking, time N training iterations and N synthetic_eval "
+                        "clips, each against its state before issue 18")
     p.add_argument("--json", default="", help="write the results here")
     return p.parse_args(argv)
 
@@ -139,14 +143,21 @@ def main(argv=None) -> int:
 def _entry_points(args, bench) -> int:
     from pysot.apps.entry_speed import entry_point_speed
 
-    if args.busy < 0 or args.entry_frames < 1:
-        raise SystemExit("error: --busy must be >= 0 and --entry-frames >= 1")
-    report = entry_point_speed(rounds=args.iters or 5, frames=args.entry_frames, busy=args.busy)
+    from pysot.apps.entry_speed import WORK_SETUPS
+
+    if args.busy < 0 or args.entry_frames < 1 or args.entry_work < 0:
+        raise SystemExit("error: --busy and --entry-work must be >= 0, --entry-frames >= 1")
+    if args.entry_work:
+        report = entry_point_speed(rounds=args.iters or 5, frames=args.entry_work, busy=args.busy,
+                                   setups=list(WORK_SETUPS))
+    else:
+        report = entry_point_speed(rounds=args.iters or 5, frames=args.entry_frames, busy=args.busy)
     report["machine"] = bench.machine_info()
     for name, r in report["setups"].items():
-        ratio = f" (x{r['ratio_to_before_median']:.1f} vs notebook_before)" if "ratio_to_before_median" in r else ""
-        print(f"{name}: {r['fps_median']:.1f} fps median of {len(r['fps'])} ({r['threads']} thread(s), "
-              f"OMP_WAIT_POLICY={r['wait_policy']}){ratio}")
+        ratio = f" (x{r['ratio_to_before_median']:.2f} vs before)" if "ratio_to_before_median" in r else ""
+        unit = "items/s" if args.entry_work else "fps"
+        print(f"{name}: {r['fps_median']:.3g} {unit} median of {len(r['fps'])} ({r['threads']} thread(s), "
+              f"{r['wait_policy']} idle threads){ratio}")
     if args.json:
         bench.write_json(args.json, report)
         print(f"wrote {args.json}")

@@ -61,7 +61,15 @@ def test_each_way_in_gets_the_fast_thread_behaviour():
 
     report = entry_point_speed(rounds=1, frames=2, busy=0, progress=False,
                                setups=["notebook", "notebook_pysot_first", "tool"])["setups"]
-    assert report["notebook"]["threads"] == 1 and report["notebook"]["wait_policy"] is None
+    assert report["notebook"]["threads"] == 1 and report["notebook"]["wait_policy"] == "spinning"
     for name in ("notebook_pysot_first", "tool"):
-        assert report[name]["threads"] == usable_cores() and report[name]["wait_policy"] == "PASSIVE"
+        assert report[name]["threads"] == usable_cores() and report[name]["wait_policy"] == "passive"
     assert all(r["fps_median"] > 0 for r in report.values())
+
+
+def test_synthetic_eval_starts_like_the_tools():
+    from pysot.apps.entry_speed import run_setup
+    from pysot.utils.threads import usable_cores
+
+    now = run_setup("synthetic_eval", 1)
+    assert now["threads"] == usable_cores() and now["wait_policy"] == "passive" and now["fps"] > 0
