@@ -2,6 +2,8 @@ import os
 import sys
 
 import pytest
+
+import pysot  # noqa: F401  (before torch: idle OpenMP threads sleep, as for users)
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -11,7 +13,9 @@ if HERE not in sys.path:
 
 from shared_paths import REPO, SHARED, SHARED_DATA  # noqa: E402,F401  (after the sys.path entry above)
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+from pysot.utils.threads import configure_threads  # noqa: E402
+
+configure_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import re
 import shlex
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -118,8 +119,28 @@ def sandbox(tmp_path_factory):
             os.symlink(os.path.join(SHARED, *parts), root / name)
     bin_dir = root / "bin"
     bin_dir.mkdir()
-    os.symlink(sys.executable, bin_dir / "python")
+    write_python_wrapper(bin_dir / "python")
     return root
+
+
+def write_python_wrapper(path) -> None:
+    """``python`` for the commands: a script that execs this interpreter by its own path.
+
+    A symlink would not do: Python finds a virtual environment by the ``pyvenv.cfg`` beside the
+    path it was started as, so a symlink in another folder starts the venv's *base* interpreter
+    (pyenv's, without torch or cv2). Exec'ing ``sys.executable`` itself keeps venvs, conda and
+    system Pythons alike.
+    """
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+    os.chmod(path, 0o755)
+
+
+def command_path(cwd: str) -> str:
+    """PATH for the commands: the sandbox's ``python``, then this interpreter's scripts
+    (``torchrun``, as an activated venv or conda env would have them), then the caller's PATH."""
+    scripts = sysconfig.get_path("scripts")
+    return os.pathsep.join([os.path.join(cwd, "bin"), scripts, os.environ.get("PATH", "")])
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +168,7 @@ _RESULTS: Dict[str, Tuple[int, str]] = {}  # identical commands on several pages
 def _run(command: str, cwd: str) -> Tuple[int, str]:
     if command not in _RESULTS:
         env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   PATH=os.path.join(cwd, "bin") + os.pathsep + os.environ.get("PATH", ""),
+                   PATH=command_path(cwd),
                    OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"), MPLBACKEND="Agg")
         env.pop("DISPLAY", None)  # the demo must not wait for a mouse selection
         proc = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
@@ -213,5 +234,38 @@ def test_tool_outputs_are_ignored_by_git():
         pytest.skip("not a git checkout")
     paths = ["demo.mp4", "results/OTB100/x/a.txt", "snapshot/latest.pth", "logs/train.log",
              "plots/OTB100/success.png", "onnx/x.onnx"]
+    # and every file the docs' commands write in the working folder (--output, --boxes, --json)
+    for block in RUNNABLE:
+        if block.lang != "python":
+            for command in shell_commands(block.text):
+                words = shlex.split(command)
+                paths += [words[i + 1] for i, w in enumerate(words[:-1])
+                          if w in ("--output", "--boxes", "--json") and not words[i + 1].startswith(("/", ".."))]
+    paths = sorted(set(paths))
     proc = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=REPO, capture_output=True, text=True)
     assert sorted(proc.stdout.split()) == sorted(paths)
+
+
+def test_commands_run_in_this_interpreters_environment(sandbox):
+    """``python`` in a command is this interpreter with its environment (a venv over pyenv's
+    Python, conda, system): same prefix and packages, and this environment's scripts on PATH."""
+    code = "import sys, torch, cv2; print(sys.prefix)"
+    rc, output = _run(f"python -c {shlex.quote(code)}", str(sandbox))
+    assert rc == 0, output
+    assert output.strip().splitlines()[-1] == sys.prefix
+    rc, output = _run("command -v python", str(sandbox))
+    assert output.strip() == str(sandbox / "bin" / "python")
+    assert command_path(str(sandbox)).split(os.pathsep)[1] == sysconfig.get_path("scripts")
+
+
+def test_install_commands_name_extras_that_exist():
+    """Every ``pip install -e ".[X]"`` the docs and tools print names an extra of pyproject.toml
+    (export: tools/export_onnx.py's error; tensorboard: docs/training.md)."""
+    import tomllib
+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        extras = set(tomllib.load(f)["project"]["optional-dependencies"])
+    texts = [open(os.path.join(REPO, p), encoding="utf-8").read() for p in PAGES]
+    texts += [open(p, encoding="utf-8").read() for p in glob.glob(os.path.join(REPO, "tools", "*.py"))]
+    named = {x for text in texts for group in re.findall(r'-e "\.\[([^\]]+)\]"', text) for x in group.split(",")}
+    assert {"export", "tensorboard", "test"} <= named and named <= extras, named - extras

@@ -42,3 +42,21 @@ def test_experiment_runs(path):
             assert model.mask_refine((size // 2, size // 2)).shape == (1, 127 * 127)
     else:
         assert out["mask"] is None
+
+
+def test_configs_folder_holds_only_bases_of_experiments():
+    """README: ``experiments/<name>/config.yaml`` are what tools run, ``configs/`` only bases they
+    pull in with ``_BASE_`` (so a file there that no experiment uses is dead, and an experiment
+    folder without config.yaml is not runnable)."""
+    import yaml
+
+    bases = set()
+    for path in CONFIGS:
+        with open(path, encoding="utf-8") as f:
+            base = (yaml.safe_load(f) or {}).get("_BASE_")
+        if base:
+            bases.add(os.path.realpath(os.path.join(os.path.dirname(path), base)))
+    in_configs = {os.path.realpath(p) for p in glob.glob(os.path.join(REPO, "configs", "*"))}
+    assert in_configs and in_configs <= bases, f"not a base of any experiment: {sorted(in_configs - bases)}"
+    folders = [d for d in glob.glob(os.path.join(REPO, "experiments", "*")) if os.path.isdir(d)]
+    assert len(folders) == len(CONFIGS)

@@ -64,10 +64,9 @@ class Setting:
 def check_searchable(cfg) -> None:
     """Raise ``ValueError`` when ``cfg.TRACK.TYPE`` ignores a searched parameter (SiamFC has no
     PENALTY_K or LR: every setting would track identically)."""
-    import pysot.tracker  # noqa: F401  (registers the trackers)
-    from pysot.core.registry import TRACKERS
+    from pysot.tracker import check_tracker_type
 
-    used = TRACKERS.get(cfg.TRACK.TYPE).config_kwargs(cfg)
+    used = check_tracker_type(cfg).config_kwargs(cfg)
     unused = [key for key, kwarg in SEARCHED_KEYS.items() if kwarg not in used]
     if unused:
         raise ValueError(f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE {cfg.TRACK.TYPE} does not use "
@@ -101,11 +100,11 @@ def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[in
 
 
 def _worker_init(parent_pid: int) -> None:
-    import torch
+    from pysot.utils.threads import configure_threads
 
     die_with_parent(parent_pid)  # a killed search leaves no settings running
     ignore_sigint_in_worker()
-    torch.set_num_threads(1)  # one setting per core; a single in-process run keeps every thread
+    configure_threads(1)  # one setting per core; a single in-process run keeps every thread
     get_logger().setLevel(logging.WARNING)  # info lines would print through the parent's progress bar
 
 

@@ -92,10 +92,11 @@ def build_tracker_from_spec(spec: TrackerSpec):
 
     from pysot.config import load_cfg, load_cfg_from_checkpoint
     from pysot.models import build_model
-    from pysot.tracker import build_tracker
+    from pysot.tracker import build_tracker, check_tracker_type
     from pysot.utils.model_load import load_pretrain
 
     cfg = load_cfg(spec.config, spec.opts) if spec.config else load_cfg_from_checkpoint(spec.snapshot, spec.opts)
+    check_tracker_type(cfg)  # before the model is built
     device = spec.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"--device {device}: no CUDA GPU is available; use --device cpu")
@@ -313,16 +314,21 @@ def run_record(spec: TrackerSpec, dataset_name: str) -> Dict[str, object]:
     """What produces the results of ``spec``: the resolved config's digest (YAML, its bases
     and the overrides together), the snapshot's digest and the fast path; plus, for a
     reader, the paths and overrides as given. Raises ``ConfigError`` for a bad config."""
-    from pysot.config import load_cfg
+    from pysot.config import load_cfg, load_cfg_from_checkpoint
+    from pysot.tracker import check_tracker_type
 
-    cfg = load_cfg(spec.config, list(spec.opts))
-    fast = effective_fast(spec, cfg)
-    cfg.pop("CONFIG_FILE", None)  # the same experiment read from another path is the same run
     if spec.snapshot and not os.path.isfile(spec.snapshot):
         raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")
+    if spec.config:
+        cfg = load_cfg(spec.config, list(spec.opts))
+    else:  # --snapshot alone: the config the checkpoint stores
+        cfg = load_cfg_from_checkpoint(spec.snapshot, list(spec.opts))
+    check_tracker_type(cfg)
+    fast = effective_fast(spec, cfg)
+    cfg.pop("CONFIG_FILE", None)  # the same experiment read from another path is the same run
     return {
         "dataset": dataset_name,
-        "config": os.path.abspath(spec.config),
+        "config": os.path.abspath(spec.config) if spec.config else f"{os.path.abspath(spec.snapshot)} (stored)",
         "opts": list(spec.opts),
         "config_sha256": hashlib.sha256(cfg.dump().encode()).hexdigest(),
         "snapshot": os.path.abspath(spec.snapshot) if spec.snapshot else None,
@@ -458,11 +464,11 @@ def _worker_main(conn, spec: TrackerSpec, dataset_name: str, dataset_root: str, 
 
     Messages to the parent: ``("ready"|"init_failed"|"done"|"failed", video, payload)``.
     """
-    import torch
+    from pysot.utils.threads import configure_threads
 
     die_with_parent(parent_pid)
     ignore_sigint_in_worker()
-    torch.set_num_threads(1)  # one process per core; intra-op threads would only contend
+    configure_threads(1)  # one process per core; intra-op threads would only contend
     # The parent logs each finished video above its progress bar; a worker's own info lines
     # (one "loaded N tensors" each) would print straight through that bar.
     get_logger().setLevel(logging.WARNING)

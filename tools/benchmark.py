@@ -14,6 +14,13 @@ authors' ONNX files, interleaved frame by frame in one process (only this compar
 
     python tools/benchmark.py --nanotrack ../shared/weights/nanotrack \
         --nanotrack-frames ../shared/data/sequences/VOT/bag [--threads 1] [--json nanotrack.json]
+
+Tracking speed through each way in (a notebook importing torch first or pysot first, the tools),
+one process per setup, interleaved rounds, beside --busy processes spinning on a core each (only
+this comparison is run; pysot/apps/entry_speed.py):
+
+    python tools/benchmark.py --entry-points [--busy 1] [--iters 5] [--entry-frames 60] [--json entry.json]
+    python tools/benchmark.py --entry-points --entry-work 6 ...   # train.py and synthetic_eval instead
 """
 from __future__ import annotations
 
@@ -52,6 +59,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--nanotrack-config", default="nanotrack_v2", help="NanoTrack experiment")
     p.add_argument("--init", default="", help="first box x,y,w,h (default: the sequence's ground truth)")
     p.add_argument("--threads", type=int, default=0, help="threads of torch and OpenCV alike (default: torch's)")
+    p.add_argument("--entry-points", action="store_true",
+                   help="only compare the ways in (notebook before/now, pysot first, tools) beside busy cores")
+    p.add_argument("--busy", type=int, default=1, help="--entry-points: processes spinning on a core each")
+    p.add_argument("--entry-frames", type=int, default=60, help="--entry-points: tracked frames per run")
+    p.add_argument("--entry-work", type=int, default=0, metavar="N",
+                   help="--entry-points: instead of tracking, time N training iterations and N synthetic_eval "
+                        "clips, each against its state before issue 18")
     p.add_argument("--json", default="", help="write the results here")
     args = p.parse_args(argv)
     check_arguments(p, args)
@@ -121,6 +135,8 @@ def main(argv=None) -> int:
     from pysot.utils.log import get_logger
 
     logger = get_logger("benchmark")
+    if args.entry_points:
+        return _entry_points(args, bench)
     if args.nanotrack:
         return _nanotrack(args, bench)
     args.iters = args.iters or 7
@@ -166,6 +182,30 @@ def main(argv=None) -> int:
                                                        args.workers_videos, args.workers_frames)
         print("test.py workers: " + ", ".join(f"{k}: {v['seconds']:.1f} s (x{v['speedup']:.2f})"
                                              for k, v in report["test_workers"]["runs"].items()))
+    if args.json:
+        bench.write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _entry_points(args, bench) -> int:
+    from pysot.apps.entry_speed import entry_point_speed
+
+    from pysot.apps.entry_speed import WORK_SETUPS
+
+    if args.busy < 0 or args.entry_frames < 1 or args.entry_work < 0:
+        raise SystemExit("error: --busy and --entry-work must be >= 0, --entry-frames >= 1")
+    if args.entry_work:
+        report = entry_point_speed(rounds=args.iters or 5, frames=args.entry_work, busy=args.busy,
+                                   setups=list(WORK_SETUPS))
+    else:
+        report = entry_point_speed(rounds=args.iters or 5, frames=args.entry_frames, busy=args.busy)
+    report["machine"] = bench.machine_info()
+    for name, r in report["setups"].items():
+        ratio = f" (x{r['ratio_to_before_median']:.2f} vs before)" if "ratio_to_before_median" in r else ""
+        unit = "items/s" if args.entry_work else "fps"
+        print(f"{name}: {r['fps_median']:.3g} {unit} median of {len(r['fps'])} ({r['threads']} thread(s), "
+              f"{r['wait_policy']} idle threads){ratio}")
     if args.json:
         bench.write_json(args.json, report)
         print(f"wrote {args.json}")

@@ -15,12 +15,15 @@ import shutil
 import sys
 from typing import Mapping, Optional
 
+import pysot  # noqa: F401  (before torch: idle OpenMP threads sleep; pysot.utils.threads)
 import torch
 
+from pysot.apps.cli import add_threads_argument
 from pysot.config import load_cfg
-from pysot.utils.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
+from pysot.models.convert import DASIAMRPN_BACKBONE_PREFIX, convert_checkpoint
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import read_state_dict
+from pysot.utils.threads import configure_threads
 from toolkit.cli import run_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,9 +44,11 @@ def main(argv=None) -> int:
     parser.add_argument("--input", required=True, help="original checkpoint (.model / .pth)")
     parser.add_argument("--output", required=True, help="converted checkpoint to write")
     parser.add_argument("--config", "--cfg", dest="config", default="", help="experiment YAML of the target model")
+    add_threads_argument(parser)
     args = parser.parse_args(argv)
 
     def run() -> int:
+        configure_threads(args.threads)
         check_output_file(args.output)
         if os.path.exists(args.input) and os.path.exists(args.output) and os.path.samefile(args.input, args.output):
             # the conversion would replace the only copy of the original weights

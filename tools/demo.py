@@ -3,9 +3,10 @@
     python tools/demo.py --config experiments/siamrpn_alex_dwxcorr/config.yaml \\
         --snapshot model.pth --video clip.mp4 --init 100,80,40,60 --output out.mp4
 
-Without --config/--snapshot the embedded tiny model is used (--snapshot alone: the
-config stored in the checkpoint); without --video a synthetic clip (init box: its
-ground truth). The fast path is on for the CPU (--no-fast: off). Without a display the run is
+Without --config/--snapshot the embedded NanoTrack V2 model is used (its released weights,
+Apache-2.0: pysot/data/README.md; --snapshot alone: the config stored in the checkpoint);
+without --video a synthetic clip (init box: its ground truth). --boxes writes the boxes as a
+results file (x,y,w,h per frame, the first line the init box, as tools/test.py writes them). The fast path is on for the CPU (--no-fast: off). Without a display the run is
 headless: give --init (or use the synthetic clip) and --output.
 """
 from __future__ import annotations
@@ -15,8 +16,9 @@ import os
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CONFIG = os.path.join(REPO, "experiments", "siamrpn_alex_tiny", "config.yaml")
-DEFAULT_SNAPSHOT = os.path.join(REPO, "pysot", "data", "siamrpn_alex_tiny.pth")
+# The embedded default model: NanoTrack V2's released weights with their config (pysot.data.DEFAULT_MODEL;
+# a path here, so that --help needs no import of the package).
+DEFAULT_SNAPSHOT = os.path.join(REPO, "pysot", "data", "nanotrack_v2.pth")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,13 +26,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(p, required=False,
-                         config_help="experiment YAML (default: the one stored in --snapshot, else "
-                                     f"{os.path.relpath(DEFAULT_CONFIG, REPO)})")
-    p.add_argument("--snapshot", help=f"model weights (default: {os.path.relpath(DEFAULT_SNAPSHOT, REPO)})")
+                         config_help="experiment YAML (default: the one stored in --snapshot)")
+    p.add_argument("--snapshot", help="model weights (default: the embedded NanoTrack V2, "
+                                      f"{os.path.relpath(DEFAULT_SNAPSHOT, REPO)})")
     p.add_argument("--video", help="video file, image folder (or a sequence folder with color/ or img/), "
                                    "or camera index (0); default: a synthetic clip")
     p.add_argument("--init", help="initial box x,y,w,h (default: mouse selection, or the synthetic clip's box)")
     p.add_argument("--output", help="write the annotated video here (.mp4, .avi, .mov or .mkv)")
+    p.add_argument("--boxes", help="write the boxes here (results format: x,y,w,h per frame, the first "
+                                   "line the init box; tools/eval.py reads it)")
     p.add_argument("--fps", type=float, help="frame rate of --output (default: the source video's, else 25)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     add_fast_arguments(p)
@@ -54,17 +58,26 @@ def _attach_negative_init(argv):
 
 
 def resolve_model(config, snapshot):
-    """(config, snapshot), falling back to the embedded tiny model; a clear error if that is missing.
+    """(config, snapshot), falling back to the embedded NanoTrack V2; a clear error if that is missing.
 
     ``config`` ``None`` with a ``snapshot``: the runner reads the config the checkpoint stores.
     """
     if config or snapshot:
         return config, snapshot
-    missing = [p for p in (DEFAULT_CONFIG, DEFAULT_SNAPSHOT) if not os.path.isfile(p)]
-    if missing:
-        raise SystemExit("error: the embedded default model is missing (" + ", ".join(missing) + "); "
+    if not os.path.isfile(DEFAULT_SNAPSHOT):
+        raise SystemExit(f"error: the embedded default model is missing ({DEFAULT_SNAPSHOT}); "
                          "pass --config experiments/<name>/config.yaml --snapshot <weights.pth>")
-    return DEFAULT_CONFIG, DEFAULT_SNAPSHOT
+    return None, DEFAULT_SNAPSHOT
+
+
+def check_boxes_path(path: str, video) -> None:
+    """``--boxes``: a file in an existing folder, not the input video or folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"--boxes {path}: folder {folder} does not exist")
+    if os.path.isdir(path) or (isinstance(video, str) and os.path.exists(video)
+                               and os.path.realpath(path) == os.path.realpath(video)):
+        raise ValueError(f"--boxes {path}: give a new text file name (it is the input or a folder)")
 
 
 def main(argv=None) -> int:
@@ -72,7 +85,8 @@ def main(argv=None) -> int:
     from pysot.io.video import check_output_path, display_available, open_frames, parse_box, track_video
     from pysot.utils.log import get_logger
     from toolkit.cli import run_main
-    from toolkit.runner import TrackerSpec, build_tracker_from_spec
+    from toolkit.runner import TrackerSpec, build_tracker_from_spec, reported_box
+    from toolkit.utils.results import write_rows
 
     logger = get_logger("pysot.demo")
 
@@ -86,6 +100,8 @@ def main(argv=None) -> int:
             raise FileNotFoundError(f"--config {config}: file not found")
         if args.output:
             check_output_path(args.output, args.video)
+        if args.boxes:
+            check_boxes_path(args.boxes, args.video)
         if args.max_frames is not None and args.max_frames < 1:
             raise ValueError(f"--max-frames {args.max_frames}: give at least 1")
         if args.fps is not None and not 0 < args.fps <= 1000:
@@ -120,6 +136,10 @@ def main(argv=None) -> int:
         print(f"tracked {len(result.results) - 1} frames at {result.fps:.1f} fps")
         if args.output:
             print(f"wrote {args.output} ({output_fps:g} fps)")
+        if args.boxes:
+            # The result files' box: the tracker's unclipped box, as tools/test.py writes it.
+            write_rows(args.boxes, [result.results[0]["bbox"]] + [reported_box(r) for r in result.results[1:]])
+            print(f"wrote {args.boxes} ({len(result.results)} boxes)")
         return 0
 
     return run_main(run, logger)

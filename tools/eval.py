@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -34,6 +35,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--plot-format", choices=["png", "pdf"], default="png")
     p.add_argument("--overlap", choices=["raster", "geometric"], default="raster",
                    help="VOT overlap: raster = VOT toolkit pixel counting (default), geometric = exact areas")
+    p.add_argument("--convert-corners", action="store_true",
+                   help="convert a one-pass result file's first line that looks like x1,y1,x2,y2 to x,y,w,h "
+                        "(default: score it as written, as PySOT's toolkit does, and name the files in a warning)")
     p.add_argument("--timing", action="store_true", help="print load and evaluation seconds per tracker")
     p.add_argument("--no-color", action="store_true", help="plain table")
     return p.parse_args(argv)
@@ -42,6 +46,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def default_plot_dir(json_path, dataset: str) -> str:
     """``plots/<dataset>`` in the folder of ``--json`` (or the current folder without it)."""
     return os.path.join(os.path.dirname(json_path) if json_path else "", "plots", dataset)
+
+
+def format_eao_by_tag(eao_by_tag) -> str:
+    """``all 0.318, occlusion no frames, ...``: a tag no frame of the benchmark carries has no EAO
+    (PySOT's toolkit: NaN), said in words."""
+    return ", ".join(f"{k} {v:.3f}" if math.isfinite(v) else f"{k} no frames" for k, v in eao_by_tag.items())
 
 
 def main(argv=None) -> int:
@@ -83,7 +93,7 @@ def evaluate(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     # With several trackers, one with broken results is reported and left out; alone, it is the error.
     results, timings = evaluate_trackers(dataset, args.tracker_path, trackers, args.workers, args.overlap,
-                                         skip_failed=len(trackers) > 1)
+                                         skip_failed=len(trackers) > 1, convert_corners=args.convert_corners)
     if not results:
         logger.error("no tracker could be evaluated (each one's error is above)")
         return EXIT_ERROR
@@ -92,7 +102,7 @@ def evaluate(args: argparse.Namespace) -> int:
     print(format_table(summaries, dataset.protocol, f"{dataset.name}: {len(dataset)} videos", color=color))
     if dataset.protocol == "vot" and any(len(r.eao_by_tag) > 1 for r in results.values()):
         for t, r in results.items():
-            print(f"{t} EAO by tag: " + ", ".join(f"{k} {v:.3f}" for k, v in r.eao_by_tag.items()))
+            print(f"{t} EAO by tag: {format_eao_by_tag(r.eao_by_tag)}")
     if args.timing:
         for t, tm in timings.items():
             print(f"timing {t}: load {tm['load_s']:.3f} s, evaluation {tm['eval_s']:.3f} s")

@@ -19,7 +19,10 @@ import argparse
 import os
 import sys
 
-from pysot.apps.cli import add_config_arguments, parse_tool_args
+from pysot.apps.cli import add_config_arguments, add_threads_argument, parse_tool_args
+
+#: How to install what the export needs (pyproject.toml's ``export`` extra).
+EXPORT_INSTALL = 'pip install -e ".[export]"'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,6 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fold-bn", action="store_true", help="export the fast path's BN-folded network")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime comparison")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative error accepted by the check")
+    add_threads_argument(p)
     return parse_tool_args(p, argv)
 
 
@@ -108,12 +112,26 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
+def check_export_dependencies(verify: bool) -> None:
+    """``RuntimeError`` naming the missing packages and the install command, before anything is
+    built or written: torch's exporter needs ``onnx``, the check ``onnxruntime``."""
+    import importlib.util
+
+    needed = ["onnx"] + (["onnxruntime"] if verify else [])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(f"the export needs {' and '.join(missing)}, not installed: {EXPORT_INSTALL} "
+                           f"(or pip install {' '.join(needed)}; --no-verify skips onnxruntime)")
 
 
 def export(args: argparse.Namespace, logger) -> int:
     import shutil
     import tempfile
 
+    from pysot.utils.threads import configure_threads
+
+    check_export_dependencies(verify=not args.no_verify)
+    configure_threads(args.threads)
     from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.models.export import export_onnx, verify_onnx

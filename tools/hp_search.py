@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from pysot.apps.cli import add_config_arguments, parse_tool_args
+from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
 from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
@@ -42,6 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="settings run in parallel processes")
     p.add_argument("--device", choices=["cpu", "cuda"])
+    add_fast_arguments(p)
+    add_threads_argument(p)
     p.add_argument("--json", help="ranked summary as JSON (default: <results-dir>/<dataset>/<tracker>_hp_search.json)")
     return parse_tool_args(p, argv)
 
@@ -71,6 +73,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers <= 1:  # worker processes take one thread each (toolkit.hp_search)
+        from pysot.utils.threads import configure_threads
+
+        configure_threads(args.threads)  # before torch is imported: see pysot.utils.threads
     from pysot.config import load_cfg
 
     if not args.snapshot:
@@ -88,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                                    args.lr or [track.LR], sizes))
     logger.info("%d settings on %s, each tracking and scoring the benchmark; results in %s", len(settings),
                 args.dataset, os.path.join(args.results_dir, args.dataset, f"{tracker}_*"))
-    spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts))
+    spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts), fast=args.fast)
     try:
         ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker,
                                   args.workers)

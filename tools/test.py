@@ -30,12 +30,14 @@ logger = get_logger("test")
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="track a benchmark and write its result files")
-    add_config_arguments(p)  # --config/--cfg, --opts KEY VALUE and trailing KEY VALUE
-    p.add_argument("--snapshot", default="", help="model weights (.pth)")
+    add_config_arguments(p, required=False,  # --config/--cfg, --opts KEY VALUE and trailing KEY VALUE
+                         config_help="experiment YAML (default: the one stored in --snapshot)")
+    p.add_argument("--snapshot", default="", help="model weights (.pth); alone, the config it stores")
     p.add_argument("--dataset", required=True, help="benchmark name, e.g. OTB100, VOT2018, LaSOT")
     p.add_argument("--dataset-root", required=True, help="folder holding <DATASET>.json or the native layout")
     p.add_argument("--results-dir", default="results", help="results root; files go to <root>/<dataset>/<tracker>/")
-    p.add_argument("--tracker-name", default=None, help="result folder name (default: the config's folder name)")
+    p.add_argument("--tracker-name", default=None,
+                   help="result folder name (default: the config's folder name, else the snapshot's file name)")
     p.add_argument("--video", nargs="+", help="only these videos")
     p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each (>= 1)")
     p.add_argument("--overwrite", action="store_true",
@@ -46,13 +48,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_threads_argument(p)
     # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
     # "--video ball1 TRACK.LR 0.3": --video swallows what follows; from the first KEY on it is overrides.
-    return parse_tool_args(p, argv, split_from=["video"])
+    args = parse_tool_args(p, argv, split_from=["video"])
+    if not args.config and not args.snapshot:
+        p.error("give --config, --snapshot or both (--snapshot alone: the config the checkpoint stores)")
+    return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     # "" is refused below, as a name: it is what an unset shell variable gives, not a request for the default
-    name = default_tracker_name(args.config) if args.tracker_name is None else args.tracker_name
+    if args.tracker_name is not None:
+        name = args.tracker_name
+    else:
+        name = (default_tracker_name(args.config) if args.config
+                else os.path.splitext(os.path.basename(args.snapshot))[0])
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts or []), fast=args.fast)
     # results/OTB100/..., however --dataset was typed, so eval.py and a resumed run find it
     out_dir = os.path.join(args.results_dir, canonical_name(args.dataset), name)

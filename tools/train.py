@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pysot  # noqa: F401  (before torch: idle OpenMP threads sleep; pysot.utils.threads)
 import torch
 
-from pysot.apps.cli import add_config_arguments, parse_tool_args
+from pysot.apps.cli import add_config_arguments, add_threads_argument, parse_tool_args
 from pysot.config import ConfigError, load_cfg
 from pysot.datasets.dataset import DatasetError
 from pysot.training.trainer import CheckpointWriteError, train
 from pysot.utils.checkpoint import CheckpointError
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import CheckpointMismatchError
+from pysot.utils.threads import configure_threads
 
 logger = get_logger("pysot.train")
 # Mistakes in the YAML, the data or the checkpoint: their message names the file / key, a traceback adds nothing.
@@ -41,8 +43,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "differ from the checkpoint's (refused otherwise)")
     p.add_argument("--stop-after", type=int, default=None, metavar="N",
                    help="stop after N iterations in total, saving latest.pth (resume later)")
+    add_threads_argument(p)  # torchrun with several processes sets OMP_NUM_THREADS=1 itself
     p.add_argument("--local_rank", type=int, default=0, help=argparse.SUPPRESS)  # old torch.distributed.launch
-    return parse_tool_args(p, argv)
+    args = parse_tool_args(p, argv)
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads {args.threads}: give at least 1")
+    return args
 
 
 def _last_line(error: BaseException) -> str:
@@ -54,6 +60,7 @@ def _last_line(error: BaseException) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        configure_threads(args.threads)
         cfg = load_cfg(args.config, args.opts)
         device = args.device or ("cuda" if cfg.CUDA and torch.cuda.is_available() else "cpu")
         if device == "cuda" and not torch.cuda.is_available():

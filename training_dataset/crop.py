@@ -15,7 +15,6 @@ a path + id each, picklable); they are rasterised/read here, one frame at a time
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -25,17 +24,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from pysot.utils.crop import crop_like_siamfc
-from pysot.utils.fileio import atomic_open
+from pysot.datasets.crop511 import MaskError, crop_track_frame, write_annotations
 from pysot.utils.log import get_logger
 
 logger = get_logger("pysot.prepare")
-
-CROP_SIZE = 511
-
-
-class MaskError(ValueError):
-    """A mask that cannot be read or does not fit its image (reported, the track-frame is skipped)."""
 
 
 def rle_counts_from_string(s: str) -> List[int]:
@@ -186,41 +178,6 @@ class VideoAnno:
     categories: Dict[int, str] = field(default_factory=dict)
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it is never seen half-written."""
-    with atomic_open(path, "wb") as f:
-        f.write(data)
-
-
-def _write_image(path: str, image: np.ndarray, params: Sequence[int] = ()) -> None:
-    ok, buf = cv2.imencode(os.path.splitext(path)[1], image, list(params))
-    if not ok:
-        raise RuntimeError(f"could not encode the crop for {path}")
-    atomic_write_bytes(path, buf.tobytes())
-
-
-def crop_track_frame(image: np.ndarray, corner_box: Sequence[float], video_dir: str, frame_index: int,
-                     track_id: int, context_amount: float = 0.5, mask: Optional[np.ndarray] = None) -> str:
-    """Cut the 511 search crop of one track in one frame and write ``<frame:06d>.<track:02d>.x.jpg``.
-
-    With ``mask`` (``H x W``, nonzero = object) the same warp of the mask, bilinear
-    then thresholded at half, is written as ``<frame:06d>.<track:02d>.m.png`` (0/255,
-    SiamMask training).
-    """
-    padding = image.reshape(-1, 3).mean(axis=0)
-    _, x = crop_like_siamfc(image, corner_box, context_amount, 127, CROP_SIZE, padding)
-    path = os.path.join(video_dir, f"{frame_index:06d}.{track_id:02d}.x.jpg")
-    _write_image(path, x, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if mask is not None:
-        if mask.shape[:2] != image.shape[:2]:
-            raise MaskError(f"mask {mask.shape[:2]} and image {image.shape[:2]} differ in size")
-        m = np.where(np.asarray(mask) > 0, 255, 0).astype(np.uint8)
-        _, m = crop_like_siamfc(m, corner_box, context_amount, 127, CROP_SIZE, (0,))
-        m = np.where(m > 127, 255, 0).astype(np.uint8)
-        _write_image(os.path.join(video_dir, f"{frame_index:06d}.{track_id:02d}.m.png"), m)
-    return path
-
-
 def valid_box(box: Sequence[float]) -> bool:
     return box_problem(box) is None
 
@@ -285,14 +242,6 @@ def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[s
             annos.setdefault(f"{track_id:02d}", {})[f"{frame.frame_index:06d}"] = [float(v) for v in box]
     categories = {f"{t:02d}": c for t, c in video.categories.items() if f"{t:02d}" in annos}
     return video.name, annos, categories, errors, skipped
-
-
-def write_annotations(path: str, annotations: Dict, categories: Optional[Dict] = None) -> None:
-    """Write the json index (and ``<stem>_category.json`` when categories are known) atomically."""
-    atomic_write_bytes(path, json.dumps(annotations, indent=1, sort_keys=True).encode())
-    if categories:
-        stem, _ = os.path.splitext(path)
-        atomic_write_bytes(f"{stem}_category.json", json.dumps(categories, indent=1, sort_keys=True).encode())
 
 
 @dataclass

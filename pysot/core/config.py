@@ -328,7 +328,8 @@ def validate_cfg(cfg: CN, source: str = "config") -> None:
     lies within ``+-MAX_FLOAT``; the keys of ``_RANGES`` lie in their range (sizes and
     strides positive and at most :data:`MAX_SIDE`, rates and probabilities in ``[0, 1]``, ...); search crops are at least the template (``TRACK.*INSTANCE_SIZE
     >= TRACK.EXEMPLAR_SIZE``; the disabled small-object crop ``0`` excepted);
-    ``TRACK.TYPE`` names a registered tracker.
+    ``TRACK.TYPE`` is checked where trackers are built (:func:`pysot.tracker.check_tracker_type`):
+    loading a config imports no tracker or model.
     """
     for key, value in _leaves(cfg):
         if key == "CONFIG_FILE":
@@ -360,19 +361,6 @@ def validate_cfg(cfg: CN, source: str = "config") -> None:
     if cfg.TRAIN.THR_LOW > cfg.TRAIN.THR_HIGH:
         raise ConfigError(f"{source}: TRAIN.THR_LOW ({cfg.TRAIN.THR_LOW}) is above TRAIN.THR_HIGH "
                           f"({cfg.TRAIN.THR_HIGH})")
-    _check_tracker_type(cfg, source)
-
-
-def _check_tracker_type(cfg: CN, source: str) -> None:
-    # The registry fills as pysot.tracker is imported; imported here, not at the top,
-    # because the trackers import the models, which import this module.
-    import pysot.tracker  # noqa: F401
-    from pysot.core.registry import TRACKERS, RegistryError
-
-    try:
-        TRACKERS.get(cfg.TRACK.TYPE)
-    except RegistryError as e:
-        raise ConfigError(f"{source}: TRACK.TYPE: {e}") from None
 
 
 _DEFAULTS = _defaults()

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from pysot.datasets.crop511 import crop_track_frame, write_annotations
+
 __all__ = ["CATEGORIES", "render_clip", "write_sequence_folders", "write_crop511_dataset"]
 
 # (shape, hue in OpenCV's 0..180 scale): one colour family and one silhouette per category.
@@ -250,8 +252,6 @@ def write_crop511_dataset(out_dir: str, num_videos: int = 8, num_frames: int = 3
     dict with keys ``root`` and ``anno``. ``with_masks`` also writes the
     ``<frame:06d>.<track:02d>.m.png`` mask crops SiamMask training reads.
     """
-    from training_dataset.crop import crop_track_frame, write_annotations  # shared crop loop
-
     crop_root = os.path.join(out_dir, "crop511")
     annotations: Dict[str, Dict[str, Dict[str, list]]] = {}
     categories: Dict[str, Dict[str, str]] = {}

@@ -23,12 +23,13 @@ from __future__ import annotations
 import contextlib
 import json
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from pysot.models.fast import FastModel, compare_outputs
+from pysot.models.tensor_tree import flatten_tensors, unflatten_tensors
 from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
@@ -37,42 +38,6 @@ logger = get_logger("pysot.export")
 
 __all__ = ["TemplateGraph", "TrackGraph", "export_onnx", "verify_onnx", "export_opencv_nano", "verify_opencv_nano",
            "OPENCV_NANO_SCORE_SIZE"]
-
-
-def _flatten(tree: Any) -> Tuple[List[torch.Tensor], Any]:
-    """Leaves of a nested dict/list/tuple of tensors and a spec to rebuild it."""
-    if isinstance(tree, torch.Tensor):
-        return [tree], None
-    if isinstance(tree, dict):
-        leaves, specs = [], []
-        for key in tree:
-            sub, spec = _flatten(tree[key])
-            leaves += sub
-            specs.append((key, len(sub), spec))
-        return leaves, ("dict", specs)
-    if isinstance(tree, (list, tuple)):
-        leaves, specs = [], []
-        for item in tree:
-            sub, spec = _flatten(item)
-            leaves += sub
-            specs.append((None, len(sub), spec))
-        return leaves, ("list" if isinstance(tree, list) else "tuple", specs)
-    raise TypeError(f"template cache holds a {type(tree).__name__}; only tensors, dicts, lists and tuples export")
-
-
-def _unflatten(leaves: Sequence[torch.Tensor], spec: Any) -> Any:
-    if spec is None:
-        (leaf,) = leaves
-        return leaf
-    kind, items = spec
-    out, start = [], 0
-    for key, count, sub in items:
-        out.append((key, _unflatten(leaves[start : start + count], sub)))
-        start += count
-    if kind == "dict":
-        return {k: v for k, v in out}
-    values = [v for _, v in out]
-    return values if kind == "list" else tuple(values)
 
 
 def _inner(model: nn.Module) -> nn.Module:
@@ -108,7 +73,7 @@ class TemplateGraph(nn.Module):
 
     def forward(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.model.template(z)
-        leaves, _ = _flatten(self.model._template_state)
+        leaves, _ = flatten_tensors(self.model._template_state)
         return tuple(leaves)
 
 
@@ -122,7 +87,7 @@ class TrackGraph(nn.Module):
         self.output_keys = ["cls", "loc"] + (["mask"] if getattr(self.model, "has_mask", False) else [])
 
     def forward(self, x: torch.Tensor, *template: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        self.model._template_state = _unflatten(list(template), self.spec)
+        self.model._template_state = unflatten_tensors(list(template), self.spec)
         out = self.model.track(x)
         if out["loc"] is None:
             raise ValueError("ONNX export: this model has no loc output (SiamFC); export its cls graph instead")
@@ -165,7 +130,7 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
              "meta": out_prefix + ".json"}
     with _evaluating(inner), torch.no_grad():
         inner.template(z)
-        template_leaves, spec = _flatten(inner._template_state)
+        template_leaves, spec = flatten_tensors(inner._template_state)
         template_names = [f"t{i}" for i in range(len(template_leaves))]
         track = TrackGraph(inner, spec)
         dynamic_axes = None
@@ -180,7 +145,7 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
             "track_outputs": track.output_keys, "input_format": "raw 0..255 BGR float32, NCHW"}
     with atomic_open(paths["meta"]) as f:
         json.dump(meta, f, indent=2)
-    logger.info("wrote %s and %s (batch %d, search %s)", paths["template"], paths["track"], batch,
+    logger.debug("wrote %s and %s (batch %d, search %s)", paths["template"], paths["track"], batch,
                 "any" if dynamic_search else search_size)
     return dict(paths, template_outputs=template_names, track_outputs=track.output_keys)
 

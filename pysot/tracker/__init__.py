@@ -10,7 +10,8 @@ from typing import Optional
 
 import torch
 
-from pysot.core.registry import TRACKERS
+from pysot.core.config import ConfigError
+from pysot.core.registry import TRACKERS, RegistryError
 from pysot.tracker.base_tracker import BaseTracker
 from pysot.tracker.dasiamrpn_tracker import DaSiamRPNTracker
 from pysot.tracker.multi_tracker import MultiTracker
@@ -19,15 +20,18 @@ from pysot.tracker.siamfc_tracker import SiamFCTracker
 from pysot.tracker.siammask_tracker import SiamMaskTracker
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
+from pysot.utils.threads import use_default_threads
 
-__all__ = ["build_tracker", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
+__all__ = ["build_tracker", "check_tracker_type", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
            "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
 
 
 def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> BaseTracker:
     """The tracker named by ``cfg.TRACK.TYPE``, its keyword arguments taken from ``cfg``.
 
-    The model should already sit on its device; inputs follow it.
+    The model should already sit on its device; inputs follow it. The first tracker built in a
+    process also picks torch's CPU threads for a shared machine, unless the caller chose them
+    (:func:`pysot.utils.threads.use_default_threads`).
 
     ``fast`` (default ``cfg.TRACK.FAST``, on): track with
     :func:`~pysot.models.fast.optimize_for_inference`'s copy of ``model`` where that is
@@ -36,9 +40,10 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> B
     now: later changes to ``model``'s weights are not seen (pass ``fast=False``).
     ``fast=True`` also applies it on CUDA (TF32 / cuDNN may round differently).
     """
-    cls = TRACKERS.get(cfg.TRACK.TYPE)
+    cls = check_tracker_type(cfg)
     where = f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE"
     check_head_fits(cls, model, where)
+    use_default_threads()  # once per process, never over the caller's choice: pysot.utils.threads
     model = _inference_model(cfg, model, fast)
     kwargs = dict(cls.config_kwargs(cfg), model=model)
     return TRACKERS.build(cfg.TRACK.TYPE, kwargs, where=where)
@@ -77,6 +82,17 @@ def check_head_fits(cls, model: torch.nn.Module, where: str = "TRACK.TYPE") -> N
                          f"trackers for this model: {fits}")
     if getattr(cls, "NEEDS_MASK", False) and not getattr(model, "has_mask", False):
         raise ValueError(f"{where}: {cls.__name__} needs a mask head (MASK.MASK True), the model has none")
+def check_tracker_type(cfg) -> type:
+    """The tracker class ``cfg.TRACK.TYPE`` names; a :class:`~pysot.core.config.ConfigError` naming the
+    YAML, the key and the registered trackers otherwise.
+
+    Checked here rather than when the config is loaded, so that loading a config imports no
+    tracker (nor the models they import); the tools call it before building the model.
+    """
+    try:
+        return TRACKERS.get(cfg.TRACK.TYPE)
+    except RegistryError as e:
+        raise ConfigError(f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE: {e}") from None
 
 
 def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:

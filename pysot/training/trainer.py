@@ -37,6 +37,7 @@ from pysot.utils.log import add_file_handler, get_logger, remove_file_handler
 from pysot.utils.lr_scheduler import build_lr_scheduler
 from pysot.utils.model_load import load_pretrain
 from pysot.utils.provenance import format_run_info, run_info
+from pysot.utils.threads import usable_cores, use_default_threads
 
 logger = get_logger("pysot.train")
 
@@ -339,7 +340,7 @@ class Trainer:
         sampler = EpochSampler(len(self.dataset), epoch, self.dist.rank, self.dist.world_size,
                                start=start * self.cfg.TRAIN.BATCH_SIZE)
         return DataLoader(self.dataset, batch_size=self.cfg.TRAIN.BATCH_SIZE, sampler=sampler,
-                          num_workers=self.cfg.TRAIN.NUM_WORKERS, drop_last=True,
+                          num_workers=loader_workers(self.cfg.TRAIN.NUM_WORKERS), drop_last=True,
                           pin_memory=self.device.type == "cuda", worker_init_fn=quiet_worker_signals)
 
     def _step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
@@ -426,15 +427,30 @@ class Trainer:
         return self.iteration
 
 
+_SAID_WORKERS: set = set()
+
+
+def loader_workers(requested: int) -> int:
+    """``TRAIN.NUM_WORKERS``, at most the usable cores: the release YAMLs ask for 8 on any machine,
+    and more loader processes than cores only contend (torch warns about it)."""
+    workers = min(int(requested), usable_cores())
+    if workers < requested and (requested, workers) not in _SAID_WORKERS:
+        _SAID_WORKERS.add((requested, workers))  # once, not every epoch
+        logger.info("TRAIN.NUM_WORKERS %d: %d DataLoader workers (the usable CPU cores)", requested, workers)
+    return workers
+
+
 def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[int] = None,
           exit_on_signal: bool = False, allow_schedule_change: bool = False) -> int:
     """Build a :class:`Trainer` and run it; tears the process group down afterwards.
 
-    Returns the iteration reached. A run stopped by Ctrl-C / SIGTERM (saved, resumable) returns
+    The first call in a process picks torch's CPU threads for a shared machine unless the caller
+    chose them. Returns the iteration reached. A run stopped by Ctrl-C / SIGTERM (saved, resumable) returns
     normally too, unless ``exit_on_signal``: then it exits with the shell's code for that
     signal (130 / 143), so ``train.py && test.py`` does not go on after an interruption.
     """
     trainer = None
+    use_default_threads()  # pysot.utils.threads: never over the caller's --threads / OMP_NUM_THREADS
     try:
         trainer = Trainer(cfg, torch.device(device), resume=resume or cfg.TRAIN.RESUME, stop_after=stop_after,
                           allow_schedule_change=allow_schedule_change)

@@ -15,14 +15,21 @@ when torch is first imported, so :func:`configure_threads` must run before
 that) and keep one thread per usable core: on a busy machine the scheduler
 shares the cores per thread, so fewer threads only lower our share (measured:
 2 passive threads tracked 2-4x faster than 1 beside other work; docs/speed.md).
-``--threads N`` or ``OMP_NUM_THREADS`` choose the count. The library itself
-never changes these process-wide settings on import; notebooks can call
-:func:`configure_threads`.
+``--threads N`` or ``OMP_NUM_THREADS`` choose the count.
+
+The library's own entry points (``build_tracker``, the toolkit runner, training) call
+:func:`use_default_threads`, so a notebook gets the same behaviour without knowing about
+OpenMP: ``import pysot`` sets ``OMP_WAIT_POLICY=PASSIVE`` (unless set) when torch is not
+imported yet; where torch came first with spinning threads, tracking runs on one thread,
+which never waits for a partner (see :func:`use_default_threads`).
 """
 from __future__ import annotations
 
 import os
+import sys
 from typing import Optional
+
+_state = {"chosen": False, "late_policy": False}  # threads chosen (by anyone's call here); policy set after torch
 
 
 def usable_cores() -> int:
@@ -41,7 +48,10 @@ def configure_threads(threads: Optional[int] = None) -> int:
     """
     if threads is not None and threads < 1:
         raise ValueError(f"--threads {threads}: give at least 1")
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _state["late_policy"] = "torch" in sys.modules  # libgomp read the policy when torch was imported
+    _state["chosen"] = True
     import torch
 
     if threads is None:
@@ -50,3 +60,36 @@ def configure_threads(threads: Optional[int] = None) -> int:
         threads = usable_cores()
     torch.set_num_threads(threads)
     return threads
+
+
+def passive_wait_in_effect() -> bool:
+    """Whether torch's OpenMP threads sleep when idle: ``OMP_WAIT_POLICY=PASSIVE`` was set
+    before torch was imported (by the user, ``import pysot`` or :func:`configure_threads`)."""
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE" and not _state["late_policy"]
+
+
+def use_default_threads() -> int:
+    """The fast thread behaviour for the library's entry points; returns the thread count.
+
+    Once per process, and never over a choice already made (``OMP_NUM_THREADS``,
+    :func:`configure_threads` / ``--threads``): with passive waiting in effect (the usual case:
+    ``import pysot`` came before torch), :func:`configure_threads`' one thread per usable core;
+    where torch was imported first with OpenMP's default spinning, one thread: spinning
+    partners collapse throughput on a busy machine (NanoTrack V2: 2.8-3.5 fps instead of 37-83
+    beside other work, issue 18), and a single thread never waits for one.
+    """
+    if "torch" not in sys.modules or (not _state["chosen"] and passive_wait_in_effect()
+                                      and not os.environ.get("OMP_NUM_THREADS", "").strip()):
+        return configure_threads()
+    import torch
+
+    if _state["chosen"] or os.environ.get("OMP_NUM_THREADS", "").strip():
+        return torch.get_num_threads()
+    _state["chosen"] = True
+    torch.set_num_threads(1)
+    from pysot.utils.log import get_logger
+
+    get_logger("pysot.threads").info(
+        "torch was imported before pysot, with OpenMP threads that spin: tracking on 1 CPU thread (import "
+        "pysot before torch, or set OMP_WAIT_POLICY=PASSIVE, to use %d; docs/speed.md)", usable_cores())
+    return 1

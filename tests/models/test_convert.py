@@ -10,7 +10,7 @@ from parity import load_fixture, synthetic_state_dict
 from tool_loader import load_tool
 from pysot.config import load_cfg
 from pysot.models import build_model
-from pysot.utils.convert import convert_dasiamrpn, looks_like_dasiamrpn
+from pysot.models.convert import convert_dasiamrpn, looks_like_dasiamrpn
 from pysot.utils.model_load import CheckpointMismatchError, load_pretrain
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -8,7 +8,7 @@ from markers import slow_if_heavy
 from parity import DASIAMRPN_FIXTURES, PYSOT_FIXTURES, load_fixture, synthetic_state_dict, within
 from pysot.config import get_cfg, load_cfg
 from pysot.models import build_model
-from pysot.utils.convert import convert_dasiamrpn
+from pysot.models.convert import convert_dasiamrpn
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

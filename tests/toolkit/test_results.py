@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from toolkit.utils.results import (
+    CornerLines,
     NameIndex,
     ResultFormatError,
     align_boxes,
+    corner_first_line,
     load_one_pass,
     read_boxes,
     read_vot_trajectory,
@@ -37,11 +39,55 @@ def test_mixed_separators():
     np.testing.assert_array_equal(read_boxes(quirk("mixed_separators.txt")), GT)
 
 
-def test_corner_first_line_is_converted(caplog_toolkit):
+def test_corner_first_line_is_scored_as_written_and_named_by_default(caplog_toolkit):
+    """PySOT's toolkit never converts: by default neither do we (published numbers reproduce), but
+    the file is named; converting is the caller's choice."""
     path = quirk("corner_first_line.txt")
     boxes = align_boxes(path, read_boxes(path), GT)
+    np.testing.assert_array_equal(boxes, read_boxes(path))
+    assert "corner_first_line.txt" in caplog_toolkit.text and "--convert-corners" in caplog_toolkit.text
+    corners = CornerLines(convert=True)
+    boxes = align_boxes(path, read_boxes(path), GT, corners)
     np.testing.assert_array_equal(boxes, GT)
-    assert "corner_first_line.txt" in caplog_toolkit.text
+    assert corners.files == [path]
+
+
+@pytest.mark.parametrize("first, is_corners", [
+    ([262, 94, 278, 120], True),      # OTB Biker, 16x26: x2-x1, y2-y1 = the size
+    ([263, 95, 279, 121], True),      # a pixel off (IoU 0.79 after conversion: the old test missed it)
+    ([262, 94, 277, 119], True),      # corners of the +1 convention (x2 = x + w - 1)
+    ([262, 94, 16, 26], False),       # x,y,w,h
+    ([263, 95, 17, 25], False),       # x,y,w,h, a pixel off
+    ([2, 3, 17, 28], False),          # both readings fit (near the origin): x,y,w,h wins
+])
+def test_corner_first_line_is_told_by_size_also_for_small_targets(first, is_corners):
+    assert corner_first_line(np.array(first, float), np.array([262, 94, 16, 26], float)) is is_corners
+
+
+def test_one_warning_names_every_corner_file(tmp_path, caplog_toolkit):
+    from toolkit.datasets import build_dataset  # noqa: F401  (registers the dataset types)
+    from toolkit.evaluation import load_results
+
+    class Video:
+        def __init__(self, name):
+            self.name, self.gt = name, GT
+
+    class Dataset(list):
+        protocol = "ope"
+
+    folder = tmp_path / "Tracker"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        rows = GT.copy()
+        if name != "b":
+            rows[0, 2:] += rows[0, :2]
+        write_rows(str(folder / f"{name}.txt"), rows)
+    loaded = load_results(Dataset([Video("a"), Video("b"), Video("c")]), str(folder))
+    warnings = [r.getMessage() for r in caplog_toolkit.records if "x1,y1,x2,y2" in r.getMessage()]
+    assert len(warnings) == 1 and "2 result file(s)" in warnings[0] and "a.txt, c.txt" in warnings[0]
+    assert loaded["a"][0, 2] == GT[0, 0] + GT[0, 2]  # scored as written
+    converted = load_results(Dataset([Video("a"), Video("b"), Video("c")]), str(folder), convert_corners=True)
+    np.testing.assert_array_equal(converted["a"], GT)
 
 
 def test_one_frame_short_is_padded_with_a_miss(caplog_toolkit):

@@ -249,3 +249,25 @@ def test_hp_search_defaults_to_the_config_and_keeps_the_threads(tmp_path):
     assert os.path.isdir(os.path.join(results, "OTB100", "siamrpn_alex_tiny_pk-0.100_wi-0.400_lr-0.300"))
     assert hp.main(["--config", TINY_CONFIG, "--dataset", "OTB100", "--dataset-root", str(tmp_path / "nowhere"),
                     "--results-dir", results]) == 2
+
+
+def test_snapshot_alone_uses_the_config_it_stores(tmp_path, capsys):
+    """As demo.py: a checkpoint that stores its config needs no --config; the folder is named after it."""
+    data, results = str(tmp_path / "OTB"), str(tmp_path / "results")
+    make_otb_json(data, num_videos=1, num_frames=3)
+    snapshot = os.path.join(REPO, "pysot", "data", "siamrpn_alex_tiny.pth")
+    test_py = load_tool("test")
+    assert test_py.main(["--snapshot", snapshot, "--dataset", "OTB100", "--dataset-root", data,
+                         "--results-dir", results]) == 0
+    out_dir = os.path.join(results, "OTB100", "siamrpn_alex_tiny")
+    assert np.loadtxt(os.path.join(out_dir, "Clip0.txt"), delimiter=",").shape == (3, 4)
+    assert "(stored)" in json.load(open(os.path.join(out_dir, "run.json")))["config"]
+    with pytest.raises(SystemExit) as stop:  # neither: a usage error
+        test_py.main(["--dataset", "OTB100", "--dataset-root", data])
+    assert stop.value.code == 2 and "give --config, --snapshot or both" in capsys.readouterr().err
+
+
+def test_eao_of_a_tag_without_frames_says_so():
+    eval_py = load_tool("eval")
+    text = eval_py.format_eao_by_tag({"all": 0.3184, "occlusion": float("nan"), "camera_motion": 0.25})
+    assert text == "all 0.318, occlusion no frames, camera_motion 0.250"

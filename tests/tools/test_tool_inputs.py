@@ -98,6 +98,27 @@ def test_export_onnx_user_errors_leave_no_files(tmp_path, log_messages):
     assert sorted(os.listdir(tmp_path)) == ["bad.pth", "blocker"]
 
 
+@pytest.mark.parametrize("absent, flags", [("onnxruntime", []), ("onnx", ["--no-verify"])])
+def test_export_onnx_names_the_missing_package_and_the_extra_before_writing(tmp_path, monkeypatch, log_messages,
+                                                                           absent, flags):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == absent else real(name, *a))
+    out = tmp_path / "onnx"
+    assert load_tool("export_onnx").main(["--config", TINY_CONFIG, "--output", str(out / "m"), *flags]) == 2
+    assert f"the export needs {absent}, not installed: pip install -e \".[export]\"" in log_messages[-1]
+    assert not out.exists()
+
+
+def test_export_onnx_says_where_the_files_are_not_where_they_were_staged(tmp_path, log_messages, capsys):
+    out = tmp_path / "onnx"
+    assert load_tool("export_onnx").main(["--config", TINY_CONFIG, "--no-verify", "--output", str(out / "m")]) == 0
+    said = " ".join(log_messages) + capsys.readouterr().out
+    assert ".export_onnx." not in said and f"wrote {out / 'm'}_template.onnx" in said
+    assert sorted(os.listdir(out)) == ["m.json", "m_template.onnx", "m_track.onnx"]
+
+
 def test_export_onnx_failing_mid_export_leaves_no_partial_files(tmp_path, monkeypatch, log_messages):
     import pysot.models.export as export
 

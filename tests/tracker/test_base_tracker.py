@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pysot.tracker import SiamRPNTracker
+from pysot.config import ConfigError
+from pysot.tracker import SiamFCTracker, SiamRPNTracker
 from pysot.tracker.base_tracker import clip_box_xywh, prepare_frame, round_half_away, validate_init_box
 from tracker_helpers import ScriptedRPN, assert_box_sane
 
@@ -170,7 +171,6 @@ def test_mismatched_model_output_is_reported():
 
 def test_build_tracker_from_config_and_unknown_type():
     from pysot.config import get_cfg
-    from pysot.core.registry import RegistryError
     from pysot.tracker import build_tracker
 
     cfg = get_cfg()
@@ -178,8 +178,23 @@ def test_build_tracker_from_config_and_unknown_type():
     tracker = build_tracker(cfg, ScriptedRPN(_center_peak()))
     assert type(tracker) is SiamRPNTracker and tracker.penalty_k == 0.2
     cfg.TRACK.TYPE = "NoSuchTracker"
-    with pytest.raises(RegistryError, match="SiamRPNTracker"):
+    with pytest.raises(ConfigError, match=r"^config: TRACK.TYPE: no 'NoSuchTracker' in the trackers registry.*SiamRPNTracker"):
         build_tracker(cfg, ScriptedRPN(_center_peak()))
+
+
+def test_unknown_tracker_type_is_refused_where_trackers_are_built(tmp_path):
+    """Loading the YAML accepts any TRACK.TYPE (it imports no tracker); building the tracker
+    names the file, the key and what is registered."""
+    from pysot.config import load_cfg
+    from pysot.tracker import check_tracker_type
+
+    path = tmp_path / "typo.yaml"
+    path.write_text("TRACK:\n  TYPE: SiamRPNTrackr\n")
+    cfg = load_cfg(str(path))
+    with pytest.raises(ConfigError, match=rf"^{path}: TRACK.TYPE: no 'SiamRPNTrackr' in the trackers registry; "
+                                          "registered: .*SiamRPNTracker"):
+        check_tracker_type(cfg)
+    assert check_tracker_type(load_cfg(str(path), ["TRACK.TYPE", "SiamFCTracker"])) is SiamFCTracker
 
 
 def test_crop_window_rounding_at_the_top_left_border():

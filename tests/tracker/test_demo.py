@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -85,7 +86,7 @@ def test_demo_tool_reports_unreadable_video(tmp_path):
 
 
 def test_demo_tool_default_run(tmp_path, capsys):
-    """No --config/--snapshot/--video: the embedded tiny model on a generated clip."""
+    """No --config/--snapshot/--video: the embedded NanoTrack V2 on a generated clip."""
     demo = _demo_module()
     out = str(tmp_path / "demo.mp4")
     args = ["--output", out, "--no-display", "--max-frames", "8"]
@@ -97,6 +98,23 @@ def test_demo_tool_default_run(tmp_path, capsys):
     assert "fps" in capsys.readouterr().out
     frames = list(open_frames(out))
     assert len(frames) == 8 and frames[0].shape == (240, 320, 3)
+    assert demo.resolve_model(None, None) == (None, demo.DEFAULT_SNAPSHOT)
+    assert demo.DEFAULT_SNAPSHOT.endswith("nanotrack_v2.pth")
+
+
+def test_demo_writes_boxes_in_the_results_format(tmp_path, capsys):
+    """--boxes: x,y,w,h per frame, the init box first, readable by the toolkit; checked before work."""
+    from toolkit.utils.results import read_boxes
+
+    demo = _demo_module()
+    boxes = str(tmp_path / "ball1.txt")
+    assert demo.main(["--video", os.path.join(SEQUENCES, "ball1"), "--init", "248,209.5,20,21", "--max-frames", "5",
+                      "--no-display", "--boxes", boxes]) == 0
+    assert f"wrote {boxes} (5 boxes)" in capsys.readouterr().out
+    rows = read_boxes(boxes)
+    assert rows.shape == (5, 4) and np.allclose(rows[0], [248, 209.5, 20, 21]) and np.isfinite(rows).all()
+    assert demo.main(["--max-frames", "2", "--no-display", "--boxes", str(tmp_path / "no" / "b.txt")]) == 2
+    assert demo.main(["--max-frames", "2", "--no-display", "--boxes", str(tmp_path)]) == 2
 
 
 def test_sequence_folder_reads_its_color_or_img_subfolder(tmp_path):

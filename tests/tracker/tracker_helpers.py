@@ -47,7 +47,7 @@ def dasiamrpn_cfg_and_model(name: str, opts: Optional[list] = None, weights: Opt
     """
     from pysot.config import load_cfg
     from pysot.models import build_model
-    from pysot.utils.convert import convert_dasiamrpn
+    from pysot.models.convert import convert_dasiamrpn
 
     fx = load_fixture(weights or name)
     cfg = load_cfg(os.path.join(REPO, "experiments", name, "config.yaml"),

@@ -17,6 +17,7 @@ from pysot.utils.log import get_logger
 from toolkit.cli import error_text
 from toolkit.datasets import Dataset
 from toolkit.utils.results import (
+    CornerLines,
     NameIndex,
     ResultFormatError,
     align_boxes,
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 
-def _load_lt(tracker_dir: str, dataset: Dataset) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+def _load_lt(tracker_dir: str, dataset: Dataset, corners: CornerLines) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
     base = os.path.join(tracker_dir, "longterm")
     index = NameIndex(base)
     out = {}
@@ -78,26 +79,35 @@ def _load_lt(tracker_dir: str, dataset: Dataset) -> Dict[str, Tuple[np.ndarray, 
         # The same tolerance as the boxes (align_boxes): one frame short or long, never more.
         if abs(len(conf) - n) > 1:
             raise ResultFormatError(f"{conf_path}: {len(conf)} confidences but the video has {n} frames")
-        boxes = align_boxes(path, boxes, video.gt)
+        boxes = align_boxes(path, boxes, video.gt, corners)
         conf = np.concatenate([conf, np.full(max(0, n - len(conf)), np.nan)])[:n]
         out[video.name] = (boxes, conf)
     return out
 
 
-def load_results(dataset: Dataset, tracker_dir: str) -> Dict[str, Any]:
-    """Every video's results of the tracker in ``tracker_dir`` (raises naming the missing file)."""
+def load_results(dataset: Dataset, tracker_dir: str, convert_corners: bool = False) -> Dict[str, Any]:
+    """Every video's results of the tracker in ``tracker_dir`` (raises naming the missing file).
+
+    One-pass files whose first line looks like ``x1,y1,x2,y2`` are named in one warning and scored
+    as written, as PySOT's toolkit does; ``convert_corners`` converts that line first.
+    """
     if not os.path.isdir(tracker_dir):
         raise FileNotFoundError(f"tracker result folder not found: {tracker_dir}")
     if dataset.protocol == "vot":
         base = os.path.join(tracker_dir, "baseline")
         index = NameIndex(base)
         return {v.name: load_vot_runs(base, v.name, len(v.gt), index) for v in dataset}
+    corners = CornerLines(convert=convert_corners)
     if dataset.protocol == "vot_lt":
-        return _load_lt(tracker_dir, dataset)
-    index, folders = NameIndex(tracker_dir, ".txt"), NameIndex(tracker_dir)
-    if dataset.protocol == "got10k":  # the GOT-10k toolkit pools every repetition
-        return {v.name: load_one_pass_runs(index, v.name, v.gt, folders) for v in dataset}
-    return {v.name: load_one_pass(index, v.name, v.gt, folders) for v in dataset}
+        loaded = _load_lt(tracker_dir, dataset, corners)
+    else:
+        index, folders = NameIndex(tracker_dir, ".txt"), NameIndex(tracker_dir)
+        if dataset.protocol == "got10k":  # the GOT-10k toolkit pools every repetition
+            loaded = {v.name: load_one_pass_runs(index, v.name, v.gt, folders, corners) for v in dataset}
+        else:
+            loaded = {v.name: load_one_pass(index, v.name, v.gt, folders, corners) for v in dataset}
+    corners.report(tracker_dir)
+    return loaded
 
 
 def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overlap: str = "raster"):
@@ -120,11 +130,13 @@ def score_results(dataset: Dataset, tracker: str, loaded: Dict[str, Any], overla
     )
 
 
-def evaluate_tracker(dataset: Dataset, tracker_dir: str, tracker: str = "", overlap: str = "raster"):
-    """Load and score one tracker; returns ``(result, {"load_s": .., "eval_s": ..})``."""
+def evaluate_tracker(dataset: Dataset, tracker_dir: str, tracker: str = "", overlap: str = "raster",
+                     convert_corners: bool = False):
+    """Load and score one tracker; returns ``(result, {"load_s": .., "eval_s": ..})``
+    (``convert_corners``: see :func:`load_results`)."""
     tracker = tracker or os.path.basename(os.path.normpath(tracker_dir))
     t0 = time.perf_counter()
-    loaded = load_results(dataset, tracker_dir)
+    loaded = load_results(dataset, tracker_dir, convert_corners)
     t1 = time.perf_counter()
     result = score_results(dataset, tracker, loaded, overlap)
     t2 = time.perf_counter()
@@ -132,9 +144,9 @@ def evaluate_tracker(dataset: Dataset, tracker_dir: str, tracker: str = "", over
 
 
 def _evaluate_job(args):
-    dataset, tracker_dir, tracker, overlap, skip_failed = args
+    dataset, tracker_dir, tracker, overlap, skip_failed, convert_corners = args
     try:
-        return evaluate_tracker(dataset, tracker_dir, tracker, overlap)
+        return evaluate_tracker(dataset, tracker_dir, tracker, overlap, convert_corners)
     except (OSError, ValueError, KeyError) as e:  # a missing or malformed result file
         if not skip_failed:
             raise
@@ -143,16 +155,16 @@ def _evaluate_job(args):
 
 def evaluate_trackers(
     dataset: Dataset, results_dir: str, trackers: Sequence[str], workers: int = 1, overlap: str = "raster",
-    skip_failed: bool = False,
+    skip_failed: bool = False, convert_corners: bool = False,
 ) -> Tuple[Dict[str, Any], Dict[str, Dict[str, float]]]:
     """Score several trackers of ``results_dir`` (``results/<dataset>``), in parallel processes
     when ``workers > 1``. Returns results and timings keyed by tracker name, in input order.
 
     ``skip_failed``: a tracker whose results cannot be loaded (a missing, short or
     malformed file) is logged as an error naming the file and left out, instead of
-    stopping the whole evaluation.
+    stopping the whole evaluation. ``convert_corners``: see :func:`load_results`.
     """
-    jobs = [(dataset, os.path.join(results_dir, t), t, overlap, skip_failed) for t in trackers]
+    jobs = [(dataset, os.path.join(results_dir, t), t, overlap, skip_failed, convert_corners) for t in trackers]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             outputs = list(pool.map(_evaluate_job, jobs))

@@ -28,7 +28,7 @@ import re
 import stat
 import warnings
 from itertools import repeat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
@@ -36,7 +36,6 @@ import numpy as np
 from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
 
-from .region import iou_xywh
 
 logger = get_logger("toolkit.results")
 
@@ -250,26 +249,66 @@ class NameIndex:
 
 
 # ---------------------------------------------------------------------- one-pass results
-def _corner_first_line(first: np.ndarray, gt_first: np.ndarray) -> bool:
-    """True when the first box only makes sense as ``x1,y1,x2,y2`` of the init box."""
-    as_box = iou_xywh(gt_first[None], first[None])[0]
-    as_corners = np.array([first[0], first[1], first[2] - first[0], first[3] - first[1]])
-    return bool(as_box < 0.5 and iou_xywh(gt_first[None], as_corners[None])[0] > 0.9)
+def _sizes_match(a: float, b: float) -> bool:
+    return abs(a - b) <= max(1.5, 0.1 * abs(b))  # a pixel and a half, or 10%: rounding and the +1 convention
 
 
-def align_boxes(path: str, boxes: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def corner_first_line(first: np.ndarray, gt_first: np.ndarray) -> bool:
+    """True when the first line reads as ``x1,y1,x2,y2`` of the first ground-truth box: ``x2-x1``
+    and ``y2-y1`` match its width and height while ``first[2:]`` as a size does not.
+
+    Size, not overlap: the overlap test this replaces (IoU > 0.9 after conversion) missed small
+    targets (OTB Biker, 16x26 px), where a pixel of offset costs more than 0.1 IoU.
+    """
+    w, h = float(gt_first[2]), float(gt_first[3])
+    as_size = _sizes_match(first[2], w) and _sizes_match(first[3], h)
+    as_corners = _sizes_match(first[2] - first[0], w) and _sizes_match(first[3] - first[1], h)
+    return bool(as_corners and not as_size)
+
+
+@dataclass
+class CornerLines:
+    """What to do with result files whose first line looks like ``x1,y1,x2,y2``, and which they were.
+
+    ``convert`` False (the default): score the line as it is, as PySOT's toolkit does (it never
+    converts), so published numbers are reproduced; True: convert it to ``x,y,w,h`` first.
+    ``files`` collects the paths, so that one warning can name them all.
+    """
+
+    convert: bool = False
+    files: List[str] = field(default_factory=list)
+
+    def report(self, where: str) -> None:
+        """One warning naming the files seen (nothing when none)."""
+        if not self.files:
+            return
+        names = ", ".join(os.path.basename(p) for p in self.files)
+        done = ("converted to x,y,w,h (--convert-corners)" if self.convert else
+                "scored as written, as PySOT's toolkit does; --convert-corners converts them")
+        logger.warning("%s: %d result file(s) start with a line that looks like x1,y1,x2,y2 (x2-x1, y2-y1 = the "
+                       "first ground-truth box's size): %s; %s", where, len(self.files), names, done)
+
+
+def align_boxes(path: str, boxes: np.ndarray, gt: np.ndarray, corners: Optional[CornerLines] = None) -> np.ndarray:
     """Fix the tolerated quirks of one-pass results against the ground truth ``gt [N, 4]``.
 
-    * first line in corner format -> converted (warning);
+    * first line that looks like ``x1,y1,x2,y2`` (:func:`corner_first_line`) -> recorded in
+      ``corners`` (a warning naming the file when ``corners`` is None) and converted only if
+      ``corners.convert``;
     * one frame too few / too many -> NaN-padded at the end / truncated (warning);
     * any other length mismatch -> :class:`ResultFormatError`.
     """
     n = len(gt)
     if len(boxes) and n and np.isfinite(boxes[0]).all() and np.isfinite(gt[0]).all():
-        if _corner_first_line(boxes[0], gt[0]):
-            logger.warning("%s: first line is x1,y1,x2,y2; converted to x,y,w,h", path)
-            boxes = boxes.copy()
-            boxes[0, 2:] -= boxes[0, :2]
+        if corner_first_line(boxes[0], gt[0]):
+            single = corners is None
+            corners = corners if corners is not None else CornerLines()
+            corners.files.append(path)
+            if corners.convert:
+                boxes = boxes.copy()
+                boxes[0, 2:] -= boxes[0, :2]
+            if single:
+                corners.report(path)
     if len(boxes) == n:
         return boxes
     if len(boxes) == n - 1:
@@ -312,22 +351,24 @@ def _no_result_file(index: NameIndex, video_name: str) -> FileNotFoundError:
     )
 
 
-def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray, folders: Optional[NameIndex] = None) -> np.ndarray:
+def load_one_pass(index: NameIndex, video_name: str, gt: np.ndarray, folders: Optional[NameIndex] = None,
+                  corners: Optional[CornerLines] = None) -> np.ndarray:
     """Boxes ``[N, 4]`` of ``video_name`` from a tracker directory, aligned to ``gt``
-    (``folders``: an index of the same directory for the ``<video>/<video>_001.txt`` layout)."""
+    (``folders``: an index of the same directory for the ``<video>/<video>_001.txt`` layout;
+    ``corners``: see :func:`align_boxes`)."""
     path = find_one_pass_file(index, folders or NameIndex(index.directory), video_name)
     if path is None:
         raise _no_result_file(index, video_name)
-    return align_boxes(path, read_boxes(path), gt)
+    return align_boxes(path, read_boxes(path), gt, corners)
 
 
 def load_one_pass_runs(index: NameIndex, video_name: str, gt: np.ndarray,
-                       folders: Optional[NameIndex] = None) -> List[np.ndarray]:
+                       folders: Optional[NameIndex] = None, corners: Optional[CornerLines] = None) -> List[np.ndarray]:
     """Every repetition of ``video_name`` (GOT-10k scores them all), each ``[N, 4]`` aligned to ``gt``."""
     paths = find_one_pass_files(index, folders or NameIndex(index.directory), video_name)
     if not paths:
         raise _no_result_file(index, video_name)
-    return [align_boxes(path, read_boxes(path), gt) for path in paths]
+    return [align_boxes(path, read_boxes(path), gt, corners) for path in paths]
 
 
 # ---------------------------------------------------------------------- VOT results

@@ -14,6 +14,7 @@ from pysot.models.fast.model import FastModel
 from pysot.models.fast.twin import twin_head
 from pysot.models.fast.verify import Outputs, _check_against_reference
 from pysot.models.fast.xcorr_choice import _DepthwiseChooser, _use_correlation
+from pysot.models.tensor_tree import flatten_tensors, unflatten_tensors
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
 
@@ -163,11 +164,9 @@ class _ScriptedMatch(nn.Module):
         return self.head.prepare_template(z_f)
 
     def match(self, template, x_f):
-        from pysot.models.export import _flatten
-
         if x_f.size(0) != self.batch:
             return self.head.match(template, x_f)
-        leaves, _ = _flatten(template)
+        leaves, _ = flatten_tensors(template)
         return self.graph(x_f, *leaves)
 
     def forward(self, z_f, x_f):
@@ -180,9 +179,7 @@ class _MatchGraph(nn.Module):
         self.head, self.spec = head, spec
 
     def forward(self, x_f: torch.Tensor, *leaves: torch.Tensor):
-        from pysot.models.export import _unflatten
-
-        return self.head.match(_unflatten(list(leaves), self.spec), x_f)
+        return self.head.match(unflatten_tensors(list(leaves), self.spec), x_f)
 
 
 def _script(module: nn.Module, example: tuple) -> torch.jit.ScriptModule:
@@ -203,8 +200,6 @@ def _script_backbone(model: nn.Module, z: torch.Tensor, x: torch.Tensor) -> None
     size (template and search alike): the verification that follows checks both. A part that
     cannot be traced stays eager (logged).
     """
-    from pysot.models.export import _flatten
-
     try:
         with torch.no_grad():
             backbone = model.backbone
@@ -212,7 +207,7 @@ def _script_backbone(model: nn.Module, z: torch.Tensor, x: torch.Tensor) -> None
             if "ban_head" in model._modules:
                 head = model.ban_head
                 z_f, x_f = model._features(z)[0], model._features(x)[0]
-                leaves, spec = _flatten(head.prepare_template(z_f))
+                leaves, spec = flatten_tensors(head.prepare_template(z_f))
                 graph = _script(_MatchGraph(head, spec), (x_f, *leaves))
                 model.ban_head = _ScriptedMatch(head, graph, spec, x_f.size(0))
     except (RuntimeError, TypeError, ValueError) as e:  # pragma: no cover - depends on the torch build

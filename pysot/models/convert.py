@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Union
 import torch
 
 from pysot.config import CN
-from pysot.models import build_model
+from pysot.models.model_builder import build_model
 from pysot.utils.checkpoint import atomic_torch_save
 from pysot.utils.model_load import CheckpointMismatchError, load_pretrain, read_state_dict, remove_prefix
 
