@@ -14,6 +14,7 @@ import os
 import sys
 
 from pysot.apps.cli import add_config_arguments, parse_tool_args
+from pysot.apps.workers import resolve_workers, workers_type
 from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
@@ -40,7 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--instance-size", type=int, nargs="+", help="also search TRACK.INSTANCE_SIZE")
     p.add_argument("--random", type=int, default=0, help="draw this many random settings instead of the grid")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1, help="settings run in parallel processes")
+    p.add_argument("--workers", type=workers_type, default=1,
+                   help="settings run in parallel processes of one thread each, or 'auto': one per idle core "
+                        "(default 1: one process on all threads)")
     p.add_argument("--device", choices=["cpu", "cuda"])
     p.add_argument("--json", help="ranked summary as JSON (default: <results-dir>/<dataset>/<tracker>_hp_search.json)")
     return parse_tool_args(p, argv)
@@ -56,8 +59,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Raise ``ValueError`` (one line naming the argument) for a count or value out of range."""
     if args.random < 0:
         raise ValueError(f"--random {args.random}: give a number of settings >= 1 (0 or absent: the grid)")
-    if args.workers < 1:
-        raise ValueError(f"--workers {args.workers}: give at least 1")
+    if str(args.workers).strip().lower() != "auto":
+        resolve_workers(args.workers)  # the count's check, before any work
     for size in args.instance_size or []:
         if size < 1:
             raise ValueError(f"--instance-size {size}: give a search crop side in pixels >= 1")
@@ -86,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 else grid_settings(args.penalty_k or [track.PENALTY_K], args.window_influence or [track.WINDOW_INFLUENCE],
                                    args.lr or [track.LR], sizes))
     logger.info("%d settings on %s", len(settings), args.dataset)
+    args.workers = resolve_workers(args.workers, logger, jobs=len(settings))
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts))
     try:
         ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker,

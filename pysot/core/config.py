@@ -197,6 +197,10 @@ def _defaults() -> Config:
     # build_tracker tracks with the inference fast path (pysot.models.fast) where it is exact:
     # a ModelBuilder on the CPU in float32. False tracks with the model as given.
     c.TRACK.FAST = True
+    # Arithmetic of the tracker's network: "float32" (exact, the default) or "bf16" (opt-in,
+    # bfloat16 autocast on the fast path: CPUs with AVX512-BF16/AMX, or CUDA; not parity-exact,
+    # accuracy cost in docs/speed.md).
+    c.TRACK.PRECISION = "float32"
     # NanoTrack: side of the score map (points per row); 0 derives it from the model's output.
     c.TRACK.OUTPUT_SIZE = 0
     # long-term
@@ -245,6 +249,9 @@ _POSITIVE: _Check = (lambda v: v > 0, "> 0")
 _NON_NEGATIVE: _Check = (lambda v: v >= 0, ">= 0")
 _AT_LEAST_ONE: _Check = (lambda v: v >= 1, ">= 1")
 _UNIT: _Check = (lambda v: 0 <= v <= 1, "in [0, 1]")
+
+# TRACK.PRECISION values (pysot.tracker.build_tracker).
+PRECISIONS = ("float32", "bf16")
 
 _RANGES = {
     "TRACK.EXEMPLAR_SIZE": _POSITIVE, "TRACK.INSTANCE_SIZE": _POSITIVE, "TRACK.BASE_SIZE": _NON_NEGATIVE,
@@ -325,6 +332,9 @@ def validate_cfg(cfg: CN, source: str = "config") -> None:
         if node[name] < exemplar:
             raise ConfigError(f"{source}: {key} ({node[name]}) is smaller than TRACK.EXEMPLAR_SIZE ({exemplar}): "
                               "the search crop must hold the template")
+    precision = cfg.TRACK.get("PRECISION", "float32")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"{source}: TRACK.PRECISION: {precision!r} is not one of {', '.join(PRECISIONS)}")
     if cfg.TRAIN.THR_LOW > cfg.TRAIN.THR_HIGH:
         raise ConfigError(f"{source}: TRAIN.THR_LOW ({cfg.TRAIN.THR_LOW}) is above TRAIN.THR_HIGH "
                           f"({cfg.TRAIN.THR_HIGH})")
