@@ -93,6 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--training-batch", type=int, default=8, help="batch size of the timed steps")
     p.add_argument("--training-samples", type=int, default=48, help="pipeline samples timed per side")
     p.add_argument("--training-steps", type=int, default=5, help="steps and iterations timed per side")
+    p.add_argument("--precision-frames", type=int, default=0, help="only the first N frames of each sequence")
     p.add_argument("--json", default="", help="write the results here")
     return p.parse_args(argv)
 
@@ -227,7 +228,8 @@ def _precision(args, bench) -> int:
         raise SystemExit("error: --precision-compare: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX)")
     try:
         r = bench.compare_precision(resolve_config(args.precision_compare), args.precision_snapshot or None,
-                                    args.precision_sequences, warmup=args.warmup, threads=args.threads or None)
+                                    args.precision_sequences, warmup=args.warmup, threads=args.threads or None,
+                                    max_frames=max(0, args.precision_frames))
     except ValueError as e:
         raise SystemExit(f"error: {e}") from None
     for name, v in r["sequences"].items():

@@ -491,7 +491,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[str], warmup: int = 3,
-                      threads: Optional[int] = None) -> Dict[str, Any]:
+                      threads: Optional[int] = None, max_frames: int = 0) -> Dict[str, Any]:
     """``TRACK.PRECISION float32`` vs ``bf16`` of one tracker on real sequences, interleaved frame by frame.
 
     Both trackers start from the sequence's first ground-truth box and track every frame
@@ -499,7 +499,8 @@ def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[
     median ms/frame of each (after ``warmup`` frames) and the median per-frame ratio
     ``bf16_speedup`` (> 1: bf16 is faster); the mean IoU with the ground truth of each and
     its change; the drift of the bf16 boxes from the float32 ones (centre distance, px:
-    max and mean; and the frame where it first exceeds 1 px).
+    max and mean; and the frame where it first exceeds 1 px). ``max_frames > 0``: only the
+    first frames of each sequence.
     """
     from pysot.config import load_cfg
     from pysot.io.video import open_frames
@@ -521,7 +522,9 @@ def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[
         for folder in sequences:
             gt = _sequence_boxes(folder)
             frames = list(open_frames(folder))
-            n = min(len(frames), len(gt))
+            n = min(len(frames), len(gt), max_frames or len(frames))
+            if n <= warmup + 1:
+                raise ValueError(f"{folder}: {n} frames are too few for {warmup} warm-up frames")
             boxes = {k: [gt[0].tolist()] for k in trackers}
             for t in trackers.values():
                 t.init(frames[0], gt[0].tolist())
