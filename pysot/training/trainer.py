@@ -34,6 +34,7 @@ from pysot.utils.checkpoint import (CheckpointError, atomic_torch_save, load_che
                                     rng_state, set_rng_state)
 from pysot.utils.distributed import DistInfo, average_scalars, barrier, init_distributed, shutdown_distributed
 from pysot.utils.log import add_file_handler, get_logger, remove_file_handler
+from pysot.utils.threads import loader_workers
 from pysot.utils.lr_scheduler import build_lr_scheduler
 from pysot.utils.model_load import load_pretrain
 
@@ -304,7 +305,7 @@ class Trainer:
         sampler = EpochSampler(len(self.dataset), epoch, self.dist.rank, self.dist.world_size,
                                start=start * self.cfg.TRAIN.BATCH_SIZE)
         return DataLoader(self.dataset, batch_size=self.cfg.TRAIN.BATCH_SIZE, sampler=sampler,
-                          num_workers=self.cfg.TRAIN.NUM_WORKERS, drop_last=True,
+                          num_workers=loader_workers(self.cfg.TRAIN.NUM_WORKERS, self.dist.world_size), drop_last=True,
                           pin_memory=self.device.type == "cuda", worker_init_fn=quiet_worker_signals)
 
     def _step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:

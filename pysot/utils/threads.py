@@ -117,3 +117,12 @@ def parse_workers(text: str) -> int:
     if value < 1:
         raise ValueError(f"--workers {text}: give a count >= 1 or 'auto'")
     return value
+
+
+def loader_workers(configured: int, processes: int = 1) -> int:
+    """DataLoader workers for ``TRAIN.NUM_WORKERS``: ``-1`` (the default) shares the usable cores
+    among the ``processes`` training processes of this machine (at least 1 each), so the data
+    pipeline gets what the machine has; ``0`` loads in the training process; ``n > 0`` is kept."""
+    if int(configured) >= 0:
+        return int(configured)
+    return max(1, usable_cores() // max(1, int(processes)))

@@ -80,3 +80,13 @@ def test_benchmark_scaling_arguments(capsys):
                           (["--scaling", "2", "--scaling-dataset", "OTB100"], "go together")):
         with pytest.raises(SystemExit, match=message.replace("(", r"\(").replace(")", r"\)")):
             load_tool("benchmark").main(argv)
+
+
+def test_loader_workers_default_to_the_machines_cores(monkeypatch):
+    from pysot.config import get_cfg
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 8)
+    assert get_cfg().TRAIN.NUM_WORKERS == -1
+    assert threads.loader_workers(-1) == 8 and threads.loader_workers(-1, processes=4) == 2
+    assert threads.loader_workers(-1, processes=16) == 1
+    assert threads.loader_workers(0) == 0 and threads.loader_workers(3) == 3
