@@ -90,3 +90,15 @@ def test_loader_workers_default_to_the_machines_cores(monkeypatch):
     assert threads.loader_workers(-1) == 8 and threads.loader_workers(-1, processes=4) == 2
     assert threads.loader_workers(-1, processes=16) == 1
     assert threads.loader_workers(0) == 0 and threads.loader_workers(3) == 3
+
+
+def test_test_py_workers_auto_on_a_busy_machine_tracks_in_one_process(tmp_path, monkeypatch, log_messages):
+    monkeypatch.syspath_prepend(os.path.join(REPO, "tests", "tools"))
+    from test_test_py_hostile import base_args, make_otb
+
+    monkeypatch.setattr(threads, "free_cores", lambda sample_seconds=0.3: 0.0)  # every core busy
+    data, results = str(tmp_path / "data"), str(tmp_path / "results")
+    make_otb(data, names=("Clip0", "Clip1"), num_frames=3)
+    assert load_tool("test").main(base_args(data, results, "--workers", "auto")) == 0
+    assert any(m.startswith("--workers auto: 1 worker(s)") for m in log_messages)
+    assert sorted(os.listdir(os.path.join(results, "OTB100", "tiny"))) == ["Clip0.txt", "Clip1.txt", "run.json"]
