@@ -39,8 +39,9 @@ def _mkldnn_pointwise_available() -> bool:
 # Largest map (pixels per image) on which a 1x1 convolution runs as a BLAS product rather than
 # on oneDNN. Measured with torch 2.14.1 on one AVX-512 core: on a pooled 1x1 map the product
 # takes 5 us and oneDNN 20 us (its per-call set-up); on the 16x16 and larger maps of NanoTrack's
-# backbone and towers oneDNN's packed kernel with its fused post-op takes 25-45% less time
-# (e.g. 41 vs 48 us for 96 -> 96 channels on 16x16, 81 vs 141 us for 16 -> 72 on 64x64).
+# backbone and towers oneDNN's packed kernel with its fused post-op mostly takes 25-45% less time
+# (e.g. 63 vs 108 us for the twinned 2 x 96-channel towers on 16x16, 81 vs 141 us for 16 -> 72 on
+# 64x64; 2 of NanoTrack V2's 22 such layers were 1-3 us slower).
 GEMM_MAX_PIXELS = 16
 
 
