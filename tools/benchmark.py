@@ -21,6 +21,19 @@ this comparison is run; pysot/apps/entry_speed.py):
 
     python tools/benchmark.py --entry-points [--busy 1] [--iters 5] [--entry-frames 60] [--json entry.json]
     python tools/benchmark.py --entry-points --entry-work 6 ...   # train.py and synthetic_eval instead
+tools/test.py and tools/hp_search.py throughput with --workers N against one worker (only this):
+
+    python tools/benchmark.py --scaling 2 4 [--scaling-settings 4] [--scaling-dataset OTB100 --scaling-root DIR]
+
+TRACK.PRECISION float32 vs bf16 on real sequences (fps, mean IoU, drift; only this):
+
+    python tools/benchmark.py --precision-compare nanotrack_v2 --precision-snapshot W.pth \
+        --precision-sequences ../shared/data/sequences/VOT/bag [--threads 1]
+
+Training throughput (data pipeline samples/s, step and iteration s/iter) against the original
+PySOT code, imported from a checkout you name (only this):
+
+    python tools/benchmark.py --training /path/to/original/pysot [--training-config X.yaml] --threads 1
 """
 from __future__ import annotations
 
@@ -66,6 +79,34 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--entry-work", type=int, default=0, metavar="N",
                    help="--entry-points: instead of tracking, time N training iterations and N synthetic_eval "
                         "clips, each against its state before issue 18")
+    p.add_argument("--scaling", type=int, nargs="+", default=None, metavar="N",
+                   help="worker scaling only: tools/test.py (and --scaling-settings: hp_search.py) over a whole "
+                        "dataset with --workers N against one worker (docs/speed.md)")
+    p.add_argument("--scaling-config", default="siamrpn_alex_dwxcorr", help="experiment of --scaling")
+    p.add_argument("--scaling-snapshot", default="", help="weights of --scaling (default: random)")
+    p.add_argument("--scaling-dataset", default="", help="benchmark name of --scaling (default: a synthetic OTB)")
+    p.add_argument("--scaling-root", default="", help="its folder (with --scaling-dataset)")
+    p.add_argument("--scaling-videos", type=int, default=8, help="synthetic videos of --scaling")
+    p.add_argument("--scaling-frames", type=int, default=60, help="frames per synthetic video of --scaling")
+    p.add_argument("--scaling-settings", type=int, default=0, help="hp_search settings timed too (0: skip)")
+    p.add_argument("--scaling-repeats", type=int, default=3, help="alternating repeats of each worker count")
+    p.add_argument("--precision-compare", metavar="CONFIG", default="",
+                   help="reduced precision only: TRACK.PRECISION float32 vs bf16 of this experiment on real "
+                        "sequences (fps and accuracy; docs/speed.md)")
+    p.add_argument("--precision-snapshot", default="", help="weights of --precision-compare (default: random)")
+    p.add_argument("--precision-sequences", nargs="+", default=[], metavar="DIR",
+                   help="VOT/OTB sequence folders of --precision-compare")
+    p.add_argument("--training", metavar="ORIGINAL", default="",
+                   help="training throughput only: ours vs the original PySOT checkout at ORIGINAL (its pysot/ "
+                        "is imported from there; docs/speed.md)")
+    p.add_argument("--training-config", default="",
+                   help="YAML both read (default: ORIGINAL/experiments/siamrpn_alex_dwxcorr_16gpu/config.yaml, its training experiment)")
+    p.add_argument("--training-data", default=os.path.join(REPO, "..", "shared", "parity", "training", "data"),
+                   help="crop-511 training set: a folder with crop511/ and train.json")
+    p.add_argument("--training-batch", type=int, default=8, help="batch size of the timed steps")
+    p.add_argument("--training-samples", type=int, default=48, help="pipeline samples timed per side")
+    p.add_argument("--training-steps", type=int, default=5, help="steps and iterations timed per side")
+    p.add_argument("--precision-frames", type=int, default=0, help="only the first N frames of each sequence")
     p.add_argument("--json", default="", help="write the results here")
     args = p.parse_args(argv)
     check_arguments(p, args)
@@ -139,6 +180,12 @@ def main(argv=None) -> int:
         return _entry_points(args, bench)
     if args.nanotrack:
         return _nanotrack(args, bench)
+    if args.scaling:
+        return _scaling(args, bench)
+    if args.precision_compare:
+        return _precision(args, bench)
+    if args.training:
+        return _training(args, bench)
     args.iters = args.iters or 7
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     if "cuda" in devices and not torch.cuda.is_available():
@@ -250,6 +297,89 @@ def _nanotrack(args, bench) -> int:
           f"| fast / OpenCV x{r['fast_vs_opencv']:.2f} | plain / OpenCV x{r['plain_vs_opencv']:.2f}")
     if args.json:
         bench.write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _precision(args, bench) -> int:
+    from pysot.tracker import cpu_has_bf16
+
+    if not args.precision_sequences:
+        raise SystemExit("error: --precision-compare needs --precision-sequences DIR [DIR ...]")
+    for folder in args.precision_sequences:
+        if not os.path.isdir(folder):
+            raise SystemExit(f"error: --precision-sequences {folder}: not a folder")
+    if args.precision_snapshot and not os.path.isfile(args.precision_snapshot):
+        raise SystemExit(f"error: --precision-snapshot {args.precision_snapshot}: no such file")
+    if not cpu_has_bf16():
+        raise SystemExit("error: --precision-compare: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX)")
+    try:
+        r = bench.compare_precision(resolve_config(args.precision_compare), args.precision_snapshot or None,
+                                    args.precision_sequences, warmup=args.warmup, threads=args.threads or None,
+                                    max_frames=max(0, args.precision_frames))
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    for name, v in r["sequences"].items():
+        print(f"{name}: float32 {v['float32_ms']:.2f} ms | bf16 {v['bf16_ms']:.2f} ms | bf16 x{v['bf16_speedup']:.2f} | "
+              f"mean IoU {v['float32_mean_iou']:.4f} -> {v['bf16_mean_iou']:.4f} ({v['mean_iou_change']:+.4f}) | "
+              f"drift max {v['drift_max_px']:.2f} px, mean {v['drift_mean_px']:.2f} px")
+    if args.json:
+        bench.write_json(args.json, {"machine": bench.machine_info(), "precision": r})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _training(args, bench) -> int:
+    from pysot.apps.train_benchmark import benchmark_training
+
+    original = os.path.abspath(args.training)
+    if not os.path.isfile(os.path.join(original, "pysot", "datasets", "dataset.py")):
+        raise SystemExit(f"error: --training {args.training}: not a checkout of the original PySOT "
+                         "(no pysot/datasets/dataset.py)")
+    config = args.training_config or os.path.join(original, "experiments", "siamrpn_alex_dwxcorr_16gpu", "config.yaml")
+    root, anno = os.path.join(args.training_data, "crop511"), os.path.join(args.training_data, "train.json")
+    for flag, path in (("--training-config", config), ("--training-data", anno)):
+        if not os.path.isfile(path):
+            raise SystemExit(f"error: {flag}: no such file {path}")
+    if min(args.training_batch, args.training_samples, args.training_steps) < 1:
+        raise SystemExit("error: --training-batch, --training-samples and --training-steps must be >= 1")
+    try:
+        r = benchmark_training(original, config, os.path.abspath(root), os.path.abspath(anno), args.training_batch,
+                               args.training_samples, args.training_steps, args.warmup, threads=args.threads or None)
+    except ImportError as e:
+        raise SystemExit(f"error: {e}") from None
+    p, s, i = r["pipeline"], r["step"], r["iteration"]
+    print(f"training, {os.path.relpath(config)}, batch {r['batch_size']}, {r['threads']} thread(s): "
+          f"pipeline ours {p['ours']['samples_per_s']:.1f} vs original {p['original']['samples_per_s']:.1f} samples/s "
+          f"(x{p['speedup']:.2f}) | step {s['ours']['seconds_per_iter']:.3f} vs {s['original']['seconds_per_iter']:.3f} "
+          f"s/iter (x{s['speedup']:.2f}) | iteration {i['ours']['seconds_per_iter']:.3f} vs "
+          f"{i['original']['seconds_per_iter']:.3f} s/iter (x{i['speedup']:.2f})")
+    if args.json:
+        bench.write_json(args.json, {"machine": bench.machine_info(), "training": r})
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _scaling(args, bench) -> int:
+    bad = [n for n in args.scaling if n < 1]
+    if bad or args.scaling_repeats < 1 or args.scaling_videos < 1 or args.scaling_frames < 2 or args.scaling_settings < 0:
+        raise SystemExit("error: --scaling N (>= 1), --scaling-repeats/--scaling-videos (>= 1), --scaling-frames "
+                         "(>= 2), --scaling-settings (>= 0)")
+    if bool(args.scaling_dataset) != bool(args.scaling_root):
+        raise SystemExit("error: --scaling-dataset and --scaling-root go together")
+    if args.scaling_root and not os.path.isdir(args.scaling_root):
+        raise SystemExit(f"error: --scaling-root {args.scaling_root}: not a folder")
+    r = bench.worker_scaling(resolve_config(args.scaling_config), args.scaling, args.scaling_dataset,
+                             args.scaling_root, args.scaling_videos, args.scaling_frames, args.scaling_settings,
+                             args.scaling_repeats, args.scaling_snapshot or None)
+    before, after = r["load_before"], r["load_after"]
+    print(f"load average {before['load_avg']} -> {after['load_avg']}, idle cores {before['idle_cores']} -> "
+          f"{after['idle_cores']} of {before['usable_cores']}")
+    for key, v in r["results"].items():
+        print(f"{v['tool']} --workers {v['workers']}: {v['frames_per_s']:.1f} frames/s, x{v['speedup']:.2f} one worker, "
+              f"efficiency {v['efficiency']:.2f} (median of {len(v['runs'])})")
+    if args.json:
+        bench.write_json(args.json, {"machine": bench.machine_info(), "scaling": r})
         print(f"wrote {args.json}")
     return 0
 

@@ -22,7 +22,8 @@ DEFAULT_SNAPSHOT = os.path.join(REPO, "pysot", "data", "nanotrack_v2.pth")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
+    from pysot.apps.cli import (add_config_arguments, add_fast_arguments, add_precision_argument,
+                                add_threads_argument, parse_tool_args, precision_overrides)
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(p, required=False,
@@ -38,11 +39,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fps", type=float, help="frame rate of --output (default: the source video's, else 25)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     add_fast_arguments(p)
+    add_precision_argument(p)
     add_threads_argument(p)
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--no-display", action="store_true", help="never open a window")
     # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
-    return parse_tool_args(p, _attach_negative_init(sys.argv[1:] if argv is None else list(argv)))
+    args = parse_tool_args(p, _attach_negative_init(sys.argv[1:] if argv is None else list(argv)))
+    args.opts = precision_overrides(args)
+    return args
 
 
 def _attach_negative_init(argv):

@@ -14,6 +14,7 @@ import os
 import sys
 
 from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
+from pysot.apps.workers import resolve_workers, workers_type
 from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
@@ -40,7 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--instance-size", type=int, nargs="+", help="also search TRACK.INSTANCE_SIZE")
     p.add_argument("--random", type=int, default=0, help="draw this many random settings instead of the grid")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=1, help="settings run in parallel processes")
+    p.add_argument("--workers", type=workers_type, default=1,
+                   help="settings run in parallel processes of one thread each, or 'auto': one per idle core "
+                        "(default 1: one process on all threads)")
     p.add_argument("--device", choices=["cpu", "cuda"])
     add_fast_arguments(p)
     add_threads_argument(p)
@@ -59,8 +62,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     if not 0 <= args.random <= MAX_SETTINGS:
         raise ValueError(f"--random {args.random}: give a number of settings in [1, {MAX_SETTINGS}] "
                          "(0 or absent: the grid); each one tracks the whole benchmark")
-    if args.workers < 1:
-        raise ValueError(f"--workers {args.workers}: give at least 1")
+    if str(args.workers).strip().lower() != "auto":
+        resolve_workers(args.workers)  # the count's check, before any work
     for size in args.instance_size or []:
         if size < 1:
             raise ValueError(f"--instance-size {size}: give a search crop side in pixels >= 1")
@@ -73,7 +76,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.workers <= 1:  # worker processes take one thread each (toolkit.hp_search)
+    if str(args.workers).strip() == "1":  # worker processes take one thread each (toolkit.hp_search)
         from pysot.utils.threads import configure_threads
 
         configure_threads(args.threads)  # before torch is imported: see pysot.utils.threads
@@ -94,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
                                    args.lr or [track.LR], sizes))
     logger.info("%d settings on %s, each tracking and scoring the benchmark; results in %s", len(settings),
                 args.dataset, os.path.join(args.results_dir, args.dataset, f"{tracker}_*"))
+    args.workers = resolve_workers(args.workers, logger, jobs=len(settings))
     spec = TrackerSpec(args.config, args.snapshot or None, args.device, list(args.opts), fast=args.fast)
     try:
         ranked, protocol = search(spec, settings, args.dataset, args.dataset_root, args.results_dir, tracker,

@@ -18,7 +18,9 @@ import signal
 import sys
 import threading
 
-from pysot.apps.cli import add_config_arguments, add_fast_arguments, add_threads_argument, parse_tool_args
+from pysot.apps.cli import (add_config_arguments, add_fast_arguments, add_precision_argument, add_threads_argument,
+                            parse_tool_args, precision_overrides)
+from pysot.apps.workers import resolve_workers, workers_type
 from pysot.utils.fileio import check_path_component
 from pysot.utils.log import get_logger
 from toolkit.cli import run_main
@@ -39,18 +41,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--tracker-name", default=None,
                    help="result folder name (default: the config's folder name, else the snapshot's file name)")
     p.add_argument("--video", nargs="+", help="only these videos")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes, one model each (>= 1)")
+    p.add_argument("--workers", type=workers_type, default=1,
+                   help="parallel processes, one model and one thread each (>= 1), or 'auto': one per idle core "
+                        "(default 1: one process on all threads)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results in the tracker folder, even those another run (config, overrides, "
                         "snapshot) produced; default: resume, and refuse a folder of another run")
     p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if cfg.CUDA and a GPU is present")
     add_fast_arguments(p)
+    add_precision_argument(p)
     add_threads_argument(p)
     # Intermixed: a flag after the overrides (TRACK.LR 0.3 --fast) is still a flag.
     # "--video ball1 TRACK.LR 0.3": --video swallows what follows; from the first KEY on it is overrides.
     args = parse_tool_args(p, argv, split_from=["video"])
     if not args.config and not args.snapshot:
         p.error("give --config, --snapshot or both (--snapshot alone: the config the checkpoint stores)")
+    args.opts = precision_overrides(args)
     return args
 
 
@@ -69,8 +75,7 @@ def main(argv=None) -> int:
     def run() -> int:
         check_path_component(name, "--tracker-name")
         check_path_component(canonical_name(args.dataset), "--dataset")
-        if args.workers < 1:
-            raise ValueError(f"--workers {args.workers}: give at least 1")
+        args.workers = resolve_workers(args.workers, logger)
         if os.path.exists(args.results_dir) and not os.path.isdir(args.results_dir):
             raise NotADirectoryError(f"--results-dir {args.results_dir}: exists and is not a folder")
         if args.workers <= 1:  # worker processes take one thread each (toolkit.runner)

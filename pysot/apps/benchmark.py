@@ -32,7 +32,8 @@ from pysot.utils.log import get_logger
 logger = get_logger("pysot.benchmark")
 
 __all__ = ["interleaved_times", "median_ratio", "matmul_peak_gflops", "count_flops", "benchmark_experiment",
-           "data_pipeline_pairs_per_second", "workers_scaling", "write_json", "benchmark_nanotrack"]
+           "data_pipeline_pairs_per_second", "workers_scaling", "write_json", "benchmark_nanotrack",
+           "worker_scaling", "compare_precision"]
 
 
 def _sync(device: torch.device) -> None:
@@ -350,3 +351,202 @@ def benchmark_nanotrack(config: str, snapshot: str, opencv_backbone: str, opencv
     result["fast_vs_opencv"] = median_ratio(times["opencv"], times["fast"])
     result["plain_vs_opencv"] = median_ratio(times["opencv"], times["plain"])
     return result
+
+
+# ------------------------------------------------------------------ worker scaling
+def _load() -> Dict[str, Any]:
+    """Load average and idle cores now: every scaling figure is read against them."""
+    from pysot.utils.threads import free_cores, usable_cores
+
+    return {"load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "usable_cores": usable_cores(), "idle_cores": round(free_cores(), 2)}
+
+
+def _timed_test_run(spec, dataset_name: str, root: str, out_dir: str, workers: int) -> Dict[str, Any]:
+    """tools/test.py's runner over the whole dataset in ``workers`` spawned one-thread processes."""
+    from toolkit.datasets import build_dataset
+    from toolkit.runner import run_in_workers
+
+    dataset = build_dataset(dataset_name, root)
+    names = list(dataset.videos)
+    stats: Dict[str, Dict[str, float]] = {}
+    start = time.perf_counter()
+    failures = run_in_workers(spec, dataset_name, root, out_dir, names, workers,
+                              lambda name, s: stats.__setitem__(name, s))
+    seconds = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"scaling run with {workers} worker(s) failed: {failures}")
+    frames = int(sum(s["tracked"] for s in stats.values()))
+    return {"workers": workers, "seconds": seconds, "frames": frames, "frames_per_s": frames / seconds,
+            # tracking alone, summed over videos: what a worker does once it is up
+            "tracking_seconds": float(sum(s["seconds"] for s in stats.values()))}
+
+
+def _timed_hp_search(spec, dataset_name: str, root: str, out_dir: str, workers: int, settings) -> Dict[str, Any]:
+    """tools/hp_search.py's search of ``settings`` in ``workers`` processes (1: in this process, as the tool)."""
+    import contextlib
+    import io
+
+    from toolkit.datasets import build_dataset
+    from toolkit.hp_search import search
+
+    dataset = build_dataset(dataset_name, root)
+    frames_per_setting = sum(dataset[n].num_frames for n in dataset.videos)
+    start = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):  # its progress bar
+        search(spec, settings, dataset_name, root, out_dir, "scaling", workers=workers)
+    seconds = time.perf_counter() - start
+    frames = frames_per_setting * len(settings)
+    return {"workers": workers, "seconds": seconds, "frames": frames, "frames_per_s": frames / seconds}
+
+
+def worker_scaling(config: str, workers: Sequence[int], dataset_name: str = "", dataset_root: str = "",
+                   num_videos: int = 8, num_frames: int = 60, settings: int = 0, repeats: int = 1,
+                   snapshot: Optional[str] = None) -> Dict[str, Any]:
+    """Throughput of tools/test.py (and tools/hp_search.py) with ``--workers N`` against one worker.
+
+    Every run tracks the whole dataset (``dataset_name`` at ``dataset_root``, or a synthetic
+    OTB-format one of ``num_videos`` x ``num_frames``) in spawned worker processes of one
+    thread each, as the tools do; the one-worker unit is such a process too, so start-up
+    (process, imports, model) is in both. Runs of different counts alternate ``repeats``
+    times (1, N, 1, N, ...). ``frames_per_s`` is frames over wall time; ``speedup`` the median
+    of the per-repeat ratios to one worker; ``efficiency = speedup / N`` (1.0: linear; the
+    issue's goal is >= 0.8 on N idle cores). The load and the idle cores are recorded before
+    and after: figures taken beside other work are not a scaling measurement.
+    ``settings > 0`` also times hp_search over that many settings (its workers=1 runs in
+    process with one thread, as the tool does).
+    """
+    from toolkit.hp_search import grid_settings
+    from toolkit.runner import TrackerSpec
+
+    workers = sorted(set(int(w) for w in workers) | {1})
+    spec = TrackerSpec(config, snapshot, "cpu", [])
+    out: Dict[str, Any] = {"config": config, "workers": workers, "repeats": repeats, "load_before": _load()}
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the in-process hp_search unit; the parent otherwise only waits
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if dataset_name:
+                name, root = dataset_name, dataset_root
+            else:
+                name, root = "OTB100", os.path.join(tmp, "data")
+                _write_otb_benchmark(root, num_videos, num_frames)
+                out["synthetic"] = {"videos": num_videos, "frames_per_video": num_frames}
+            out["dataset"] = {"name": name, "root": root}
+            runs: Dict[str, List[Dict[str, Any]]] = {f"test_{k}": [] for k in workers}
+            grid = []
+            if settings > 0:
+                grid = grid_settings([0.04 + 0.01 * i for i in range(settings)], [0.44], [0.3])
+                runs.update({f"hp_search_{k}": [] for k in workers})
+            for r in range(repeats):
+                for k in (workers if r % 2 == 0 else workers[::-1]):
+                    runs[f"test_{k}"].append(_timed_test_run(spec, name, root, os.path.join(tmp, f"t{r}_{k}"), k))
+                    if grid:
+                        runs[f"hp_search_{k}"].append(
+                            _timed_hp_search(spec, name, root, os.path.join(tmp, f"h{r}_{k}"), k, grid))
+    finally:
+        torch.set_num_threads(previous_threads)
+    out["load_after"] = _load()
+    summary: Dict[str, Any] = {}
+    for key, rs in runs.items():
+        tool, k = key.rsplit("_", 1)
+        base = runs[f"{tool}_1"]
+        speedups = [b["seconds"] / x["seconds"] for b, x in zip(base, rs)]
+        summary[key] = {"tool": tool, "workers": int(k), "runs": rs,
+                        "frames_per_s": float(statistics.median(x["frames_per_s"] for x in rs)),
+                        "speedup": float(statistics.median(speedups)),
+                        "efficiency": float(statistics.median(speedups)) / int(k)}
+    out["results"] = summary
+    return out
+
+
+# ------------------------------------------------------------------ reduced precision
+def _sequence_boxes(folder: str) -> np.ndarray:
+    """Ground truth ``[N, 4]`` x, y, w, h of a VOT (polygon or box) or OTB sequence folder."""
+    from pysot.utils.bbox import polygon_to_xywh_axis_aligned
+
+    for name in ("groundtruth.txt", "groundtruth_rect.txt"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            rows = []
+            with open(path) as f:
+                for line in f:
+                    values = [float(v) for v in line.replace("\t", ",").replace(" ", ",").strip().split(",") if v]
+                    if len(values) == 4:
+                        rows.append(values)
+                    else:
+                        cx, cy, w, h = polygon_to_xywh_axis_aligned(np.array(values))
+                        rows.append([cx - (w - 1) / 2, cy - (h - 1) / 2, w, h])
+            return np.array(rows, dtype=np.float64)
+    raise ValueError(f"{folder}: no groundtruth.txt or groundtruth_rect.txt")
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of ``[N, 4]`` x, y, w, h boxes, row by row (0 where either is empty)."""
+    x1, y1 = np.maximum(a[:, 0], b[:, 0]), np.maximum(a[:, 1], b[:, 1])
+    x2, y2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]), np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[str], warmup: int = 3,
+                      threads: Optional[int] = None, max_frames: int = 0) -> Dict[str, Any]:
+    """``TRACK.PRECISION float32`` vs ``bf16`` of one tracker on real sequences, interleaved frame by frame.
+
+    Both trackers start from the sequence's first ground-truth box and track every frame
+    (each its own state), alternating in rotating order in one process. Per sequence:
+    median ms/frame of each (after ``warmup`` frames) and the median per-frame ratio
+    ``bf16_speedup`` (> 1: bf16 is faster); the mean IoU with the ground truth of each and
+    its change; the drift of the bf16 boxes from the float32 ones (centre distance, px:
+    max and mean; and the frame where it first exceeds 1 px). ``max_frames > 0``: only the
+    first frames of each sequence.
+    """
+    from pysot.config import load_cfg
+    from pysot.io.video import open_frames
+    from pysot.models import build_model
+    from pysot.tracker import build_tracker
+    from pysot.utils.model_load import load_pretrain
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(threads or previous))
+    try:
+        cfg = load_cfg(config)
+        model = build_model(cfg).eval()
+        if snapshot:
+            load_pretrain(model, snapshot, strict=True)
+        trackers = {"float32": build_tracker(cfg, model, precision="float32"),
+                    "bf16": build_tracker(cfg, model, precision="bf16")}
+        out: Dict[str, Any] = {"config": config, "snapshot": snapshot, "threads": torch.get_num_threads(),
+                               "sequences": {}}
+        for folder in sequences:
+            gt = _sequence_boxes(folder)
+            frames = list(open_frames(folder))
+            n = min(len(frames), len(gt), max_frames or len(frames))
+            if n <= warmup + 1:
+                raise ValueError(f"{folder}: {n} frames are too few for {warmup} warm-up frames")
+            boxes = {k: [gt[0].tolist()] for k in trackers}
+            for t in trackers.values():
+                t.init(frames[0], gt[0].tolist())
+
+            def step(name):
+                return lambda i: boxes[name].append(trackers[name].track(frames[1 + i])["bbox"])
+
+            times = interleaved_times({k: step(k) for k in trackers}, 0, n - 1)
+            timed = {k: v[warmup:] for k, v in times.items()}
+            b32, b16 = np.array(boxes["float32"]), np.array(boxes["bf16"])
+            iou32, iou16 = _iou(b32, gt[:n]), _iou(b16, gt[:n])
+            drift = np.hypot((b16[:, 0] + b16[:, 2] / 2) - (b32[:, 0] + b32[:, 2] / 2),
+                             (b16[:, 1] + b16[:, 3] / 2) - (b32[:, 1] + b32[:, 3] / 2))
+            over = np.nonzero(drift > 1.0)[0]
+            out["sequences"][os.path.basename(os.path.normpath(folder))] = {
+                "frames": n, "float32_ms": 1e3 * float(statistics.median(timed["float32"])),
+                "bf16_ms": 1e3 * float(statistics.median(timed["bf16"])),
+                "bf16_speedup": median_ratio(timed["float32"], timed["bf16"]),
+                "float32_mean_iou": float(iou32.mean()), "bf16_mean_iou": float(iou16.mean()),
+                "mean_iou_change": float(iou16.mean() - iou32.mean()),
+                "drift_max_px": float(drift.max()), "drift_mean_px": float(drift.mean()),
+                "first_frame_over_1px": int(over[0]) if len(over) else None}
+    finally:
+        torch.set_num_threads(previous)
+    return out

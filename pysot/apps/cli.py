@@ -40,6 +40,21 @@ def add_fast_arguments(parser: argparse.ArgumentParser) -> None:
                        help="track with the plain model (same as TRACK.FAST False)")
 
 
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision float32|bf16`` (dest ``precision``), the same as the override ``TRACK.PRECISION``."""
+    parser.add_argument("--precision", choices=["float32", "bf16"], default=None,
+                        help="network arithmetic (default: the config's TRACK.PRECISION, float32); bf16 is opt-in, "
+                             "faster where the arithmetic dominates, not parity-exact (docs/speed.md)")
+
+
+def precision_overrides(args: argparse.Namespace) -> list:
+    """``args.opts`` with ``--precision`` appended as ``TRACK.PRECISION`` (recorded with the run)."""
+    opts = list(getattr(args, "opts", None) or [])
+    if getattr(args, "precision", None):
+        opts += ["TRACK.PRECISION", args.precision]
+    return opts
+
+
 def add_threads_argument(parser: argparse.ArgumentParser) -> None:
     """``--threads N`` (dest ``threads``); see :mod:`pysot.utils.threads` for the default."""
     parser.add_argument("--threads", type=int, default=None, metavar="N",

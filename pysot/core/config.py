@@ -76,7 +76,8 @@ def _defaults() -> Config:
     c.TRAIN.EPOCH = 20
     c.TRAIN.START_EPOCH = 0
     c.TRAIN.BATCH_SIZE = 32
-    c.TRAIN.NUM_WORKERS = 1
+    # DataLoader worker processes; -1: one per core this process may use (the machine's), 0: in process.
+    c.TRAIN.NUM_WORKERS = -1
     c.TRAIN.MOMENTUM = 0.9
     c.TRAIN.WEIGHT_DECAY = 0.0001
     c.TRAIN.CLS_WEIGHT = 1.0
@@ -204,6 +205,10 @@ def _defaults() -> Config:
     # build_tracker tracks with the inference fast path (pysot.models.fast) where it is exact:
     # a ModelBuilder on the CPU in float32. False tracks with the model as given.
     c.TRACK.FAST = True
+    # Arithmetic of the tracker's network: "float32" (exact, the default) or "bf16" (opt-in,
+    # bfloat16 autocast on the fast path: CPUs with AVX512-BF16/AMX, or CUDA; not parity-exact,
+    # accuracy cost in docs/speed.md).
+    c.TRACK.PRECISION = "float32"
     # NanoTrack: side of the score map (points per row); 0 derives it from the model's output.
     c.TRACK.OUTPUT_SIZE = 0
     # long-term
@@ -270,6 +275,9 @@ _NON_NEGATIVE: _Check = (lambda v: v >= 0, ">= 0")
 _AT_LEAST_ONE: _Check = (lambda v: v >= 1, ">= 1")
 _UNIT: _Check = _within(0, 1)
 
+# TRACK.PRECISION values (pysot.tracker.build_tracker).
+PRECISIONS = ("float32", "bf16")
+
 _RANGES = {
     "TRACK.EXEMPLAR_SIZE": _SIDE, "TRACK.INSTANCE_SIZE": _SIDE, "TRACK.BASE_SIZE": _within(0, MAX_SIDE),
     # the crop's side is the target's size times about 1 + 2 * CONTEXT_AMOUNT (0.5 in every release)
@@ -292,7 +300,7 @@ _RANGES = {
     "TRAIN.POS_NUM": _NON_NEGATIVE, "TRAIN.TOTAL_NUM": _NON_NEGATIVE, "TRAIN.EXEMPLAR_SIZE": _SIDE,
     "TRAIN.SEARCH_SIZE": _SIDE, "TRAIN.BASE_SIZE": _within(0, MAX_SIDE), "TRAIN.OUTPUT_SIZE": _SIDE,
     "TRAIN.EPOCH": _NON_NEGATIVE, "TRAIN.START_EPOCH": _NON_NEGATIVE, "TRAIN.BATCH_SIZE": _AT_LEAST_ONE,
-    "TRAIN.NUM_WORKERS": _NON_NEGATIVE, "TRAIN.MOMENTUM": _UNIT, "TRAIN.WEIGHT_DECAY": _UNIT,
+    "TRAIN.NUM_WORKERS": (lambda v: -1 <= v <= 1024, "in [-1, 1024]; -1 = the usable cores"), "TRAIN.MOMENTUM": _UNIT, "TRAIN.WEIGHT_DECAY": _UNIT,
     "TRAIN.CLS_WEIGHT": _within(0, 1000), "TRAIN.LOC_WEIGHT": _within(0, 1000), "TRAIN.MASK_WEIGHT": _within(0, 1000),
     "TRAIN.PRINT_FREQ": _AT_LEAST_ONE, "TRAIN.GRAD_CLIP": _within(0, MAX_FLOAT), "TRAIN.BASE_LR": _within(0, 10, True),
     "TRAIN.ITERS_PER_EPOCH": _NON_NEGATIVE, "TRAIN.LR_WARMUP.EPOCH": _NON_NEGATIVE,
@@ -358,6 +366,9 @@ def validate_cfg(cfg: CN, source: str = "config") -> None:
         if node[name] < exemplar:
             raise ConfigError(f"{source}: {key} ({node[name]}) is smaller than TRACK.EXEMPLAR_SIZE ({exemplar}): "
                               "the search crop must hold the template")
+    precision = cfg.TRACK.get("PRECISION", "float32")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"{source}: TRACK.PRECISION: {precision!r} is not one of {', '.join(PRECISIONS)}")
     if cfg.TRAIN.THR_LOW > cfg.TRAIN.THR_HIGH:
         raise ConfigError(f"{source}: TRAIN.THR_LOW ({cfg.TRAIN.THR_LOW}) is above TRAIN.THR_HIGH "
                           f"({cfg.TRAIN.THR_HIGH})")

@@ -26,7 +26,8 @@ __all__ = ["build_tracker", "check_tracker_type", "BaseTracker", "SiamRPNTracker
            "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
 
 
-def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> BaseTracker:
+def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None,
+                  precision: Optional[str] = None) -> BaseTracker:
     """The tracker named by ``cfg.TRACK.TYPE``, its keyword arguments taken from ``cfg``.
 
     The model should already sit on its device; inputs follow it. The first tracker built in a
@@ -39,12 +40,23 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> B
     its original code, NanoTrack on the real sequences). The copy is taken
     now: later changes to ``model``'s weights are not seen (pass ``fast=False``).
     ``fast=True`` also applies it on CUDA (TF32 / cuDNN may round differently).
+
+    ``precision`` (default ``cfg.TRACK.PRECISION``, ``"float32"``): ``"bf16"`` tracks with the
+    fast-path copy under bfloat16 autocast, on CUDA or on a CPU with bf16 instructions
+    (``ValueError`` elsewhere, and for ``fast=False``): faster where the network's
+    arithmetic dominates, not parity-exact (docs/speed.md measures its cost).
     """
     cls = check_tracker_type(cfg)
     where = f"{cfg.get('CONFIG_FILE', 'config')}: TRACK.TYPE"
     check_head_fits(cls, model, where)
     use_default_threads()  # once per process, never over the caller's choice: pysot.utils.threads
-    model = _inference_model(cfg, model, fast)
+    precision = str(precision or cfg.TRACK.get("PRECISION", "float32"))
+    if precision == "bf16":
+        model = _bf16_model(cfg, model, fast)
+    elif precision != "float32":
+        raise ValueError(f"precision {precision!r}: use float32 or bf16")
+    else:
+        model = _inference_model(cfg, model, fast)
     kwargs = dict(cls.config_kwargs(cfg), model=model)
     return TRACKERS.build(cfg.TRACK.TYPE, kwargs, where=where)
 
@@ -110,3 +122,32 @@ def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch
         if any(p.dtype != torch.float32 for p in model.parameters()):
             return model  # exactness is only established for float32
     return optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE))
+
+
+def cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _bf16_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:
+    """The fast-path copy of ``model`` under bfloat16 autocast (``TRACK.PRECISION bf16``)."""
+    from pysot.models.fast import FastModel, optimize_for_inference
+    from pysot.models.model_builder import ModelBuilder
+    from pysot.utils.model_load import model_device
+
+    if fast is False:
+        raise ValueError("precision bf16 runs on the fast path: it cannot be combined with fast=False (--no-fast)")
+    if isinstance(model, FastModel):
+        if model.amp_dtype != torch.bfloat16:
+            raise ValueError("precision bf16: the model is a fast-path copy built without amp='bf16'")
+        return model
+    if not isinstance(model, ModelBuilder):
+        raise ValueError(f"precision bf16 needs a pysot ModelBuilder, got {type(model).__name__}")
+    device = model_device(model)
+    if device.type == "cpu" and not cpu_has_bf16():
+        raise ValueError("precision bf16: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX); "
+                         "use float32")
+    return optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE), amp="bf16")

@@ -37,7 +37,7 @@ from pysot.utils.log import add_file_handler, get_logger, remove_file_handler
 from pysot.utils.lr_scheduler import build_lr_scheduler
 from pysot.utils.model_load import load_pretrain
 from pysot.utils.provenance import format_run_info, run_info
-from pysot.utils.threads import usable_cores, use_default_threads
+from pysot.utils.threads import loader_workers, use_default_threads
 
 logger = get_logger("pysot.train")
 
@@ -340,7 +340,7 @@ class Trainer:
         sampler = EpochSampler(len(self.dataset), epoch, self.dist.rank, self.dist.world_size,
                                start=start * self.cfg.TRAIN.BATCH_SIZE)
         return DataLoader(self.dataset, batch_size=self.cfg.TRAIN.BATCH_SIZE, sampler=sampler,
-                          num_workers=loader_workers(self.cfg.TRAIN.NUM_WORKERS), drop_last=True,
+                          num_workers=loader_workers(self.cfg.TRAIN.NUM_WORKERS, self.dist.world_size), drop_last=True,
                           pin_memory=self.device.type == "cuda", worker_init_fn=quiet_worker_signals)
 
     def _step(self, batch: Dict[str, torch.Tensor]) -> Dict[str, float]:
@@ -425,19 +425,6 @@ class Trainer:
         elif self.dist.is_main:
             logger.info(f"done at iteration {self.iteration}; checkpoints in {cfg.TRAIN.SNAPSHOT_DIR}")
         return self.iteration
-
-
-_SAID_WORKERS: set = set()
-
-
-def loader_workers(requested: int) -> int:
-    """``TRAIN.NUM_WORKERS``, at most the usable cores: the release YAMLs ask for 8 on any machine,
-    and more loader processes than cores only contend (torch warns about it)."""
-    workers = min(int(requested), usable_cores())
-    if workers < requested and (requested, workers) not in _SAID_WORKERS:
-        _SAID_WORKERS.add((requested, workers))  # once, not every epoch
-        logger.info("TRAIN.NUM_WORKERS %d: %d DataLoader workers (the usable CPU cores)", requested, workers)
-    return workers
 
 
 def train(cfg: CN, device: str = "cpu", resume: str = "", stop_after: Optional[int] = None,

@@ -93,3 +93,92 @@ def use_default_threads() -> int:
         "torch was imported before pysot, with OpenMP threads that spin: tracking on 1 CPU thread (import "
         "pysot before torch, or set OMP_WAIT_POLICY=PASSIVE, to use %d; docs/speed.md)", usable_cores())
     return 1
+
+
+def _cpu_times(cpus) -> dict:
+    """``{cpu: (idle, total)}`` jiffies of the given CPUs from ``/proc/stat`` (Linux)."""
+    out = {}
+    with open("/proc/stat", "r", encoding="ascii") as f:
+        for line in f:
+            name, _, rest = line.partition(" ")
+            if not name.startswith("cpu") or name == "cpu":
+                continue
+            index = int(name[3:])
+            if index in cpus:
+                values = [int(v) for v in rest.split()]
+                idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+                out[index] = (idle, sum(values[:8]))
+    return out
+
+
+def free_cores(sample_seconds: float = 0.3) -> float:
+    """How many of this process's usable cores are idle now (0 .. :func:`usable_cores`).
+
+    Linux: the idle share of each CPU in this process's affinity over ``sample_seconds``
+    (``/proc/stat``), summed. Elsewhere: usable cores minus the 1-minute load average.
+    Worker counts are chosen from this (``--workers auto``): on a machine other people
+    load, one worker per *free* core is the most that can run without queueing behind them.
+    """
+    import time
+
+    usable = usable_cores()
+    try:
+        cpus = os.sched_getaffinity(0)
+        before = _cpu_times(cpus)
+        time.sleep(sample_seconds)
+        after = _cpu_times(cpus)
+        idle = 0.0
+        for cpu, (idle1, total1) in after.items():
+            idle0, total0 = before.get(cpu, (idle1, total1))
+            if total1 > total0:
+                idle += (idle1 - idle0) / (total1 - total0)
+        if after:
+            return max(0.0, min(float(usable), idle))
+    except (AttributeError, OSError, ValueError, IndexError):
+        pass
+    try:
+        return max(0.0, usable - os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return float(usable)
+
+
+def auto_workers(jobs: Optional[int] = None, sample_seconds: float = 0.3) -> int:
+    """Worker processes for ``--workers auto``: one per free core (rounded, at least 1),
+    and no more than ``jobs`` (videos or settings) when given."""
+    workers = max(1, int(free_cores(sample_seconds) + 0.5))
+    return min(workers, jobs) if jobs else workers
+
+
+def parse_workers(text: str) -> int:
+    """``--workers`` value: a count >= 1, or ``auto`` (returned as 0, resolved by :func:`auto_workers`)."""
+    if str(text).strip().lower() == "auto":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"--workers {text}: give a count >= 1 or 'auto'") from None
+    if value < 1:
+        raise ValueError(f"--workers {text}: give a count >= 1 or 'auto'")
+    return value
+
+
+def loader_workers(configured: int, processes: int = 1) -> int:
+    """DataLoader workers for ``TRAIN.NUM_WORKERS``: ``-1`` (the default) shares the usable cores
+    among the ``processes`` training processes of this machine (at least 1 each), so the data
+    pipeline gets what the machine has; ``0`` loads in the training process; ``n > 0`` is kept,
+    but never above that share: the release YAMLs ask for 8 on any machine, and more loader
+    processes than cores only contend (torch warns about it)."""
+    share = max(1, usable_cores() // max(1, int(processes)))
+    if int(configured) < 0:
+        return share
+    workers = min(int(configured), share)
+    if workers < int(configured) and (int(configured), workers) not in _SAID_WORKERS:
+        _SAID_WORKERS.add((int(configured), workers))  # once, not every epoch
+        from pysot.utils.log import get_logger
+
+        get_logger("pysot.threads").info("TRAIN.NUM_WORKERS %d: %d DataLoader workers (the usable CPU cores)",
+                                         int(configured), workers)
+    return workers
+
+
+_SAID_WORKERS: set = set()

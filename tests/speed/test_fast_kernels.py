@@ -37,12 +37,16 @@ def _randomize(module: nn.Module, seed: int = 0) -> nn.Module:
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_pointwise_convolution_as_matrix_products(groups, activation, channels_last):
+@pytest.mark.parametrize("size", [(3, 4), (5, 7)])  # at most / above GEMM_MAX_PIXELS: BLAS products / oneDNN
+def test_pointwise_convolution_as_matrix_products(groups, activation, channels_last, size):
+    from pysot.models.fast.fuse import GEMM_MAX_PIXELS
+
+    assert (size[0] * size[1] <= GEMM_MAX_PIXELS) == (size == (3, 4))
     conv = nn.Conv2d(8, 12, 1, groups=groups)
     fused = FusedConv2d.from_conv(conv)
     if activation != "none":
         fused.set_activation(activation)
-    x = torch.randn(3, 8, 5, 7)
+    x = torch.randn(3, 8, *size)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():

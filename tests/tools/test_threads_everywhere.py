@@ -46,10 +46,10 @@ def test_train_refuses_zero_threads(capsys):
 
 
 def test_dataloader_workers_are_capped_at_the_cores(monkeypatch):
-    from pysot.training import trainer
+    from pysot.utils import threads
 
-    monkeypatch.setattr(trainer, "usable_cores", lambda: 2)
-    assert trainer.loader_workers(8) == 2 and trainer.loader_workers(1) == 1 and trainer.loader_workers(0) == 0
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    assert threads.loader_workers(8) == 2 and threads.loader_workers(1) == 1 and threads.loader_workers(0) == 0
 
 
 def test_each_way_in_gets_the_fast_thread_behaviour():
