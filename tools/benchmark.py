@@ -120,11 +120,17 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     at_least = {"--iters": (args.iters, 1), "--warmup": (args.warmup, 0), "--batch-iters": (args.batch_iters, 1),
                 "--peak-size": (args.peak_size, 1), "--pipeline-pairs": (args.pipeline_pairs, 0),
                 "--workers-videos": (args.workers_videos, 1), "--workers-frames": (args.workers_frames, 2),
-                "--threads": (args.threads, 0)}
+                "--threads": (args.threads, 0), "--scaling-videos": (args.scaling_videos, 1),
+                "--scaling-frames": (args.scaling_frames, 2), "--scaling-settings": (args.scaling_settings, 0),
+                "--scaling-repeats": (args.scaling_repeats, 1), "--training-batch": (args.training_batch, 1),
+                "--training-samples": (args.training_samples, 1), "--training-steps": (args.training_steps, 1),
+                "--precision-frames": (args.precision_frames, 0), "--busy": (args.busy, 0),
+                "--entry-frames": (args.entry_frames, 2), "--entry-work": (args.entry_work, 0)}
     for flag, (value, low) in at_least.items():
         if value is not None and value < low:
             parser.error(f"{flag} {value}: give at least {low}")
-    for flag, values in (("--batch-sizes", args.batch_sizes), ("--workers", args.workers)):
+    for flag, values in (("--batch-sizes", args.batch_sizes), ("--workers", args.workers),
+                         ("--scaling", args.scaling)):
         for value in values or []:
             if value < 1:
                 parser.error(f"{flag} {value}: give counts of at least 1")

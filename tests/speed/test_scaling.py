@@ -76,10 +76,11 @@ def test_benchmark_scaling_mode(tmp_path, capsys):
 
 
 def test_benchmark_scaling_arguments(capsys):
-    for argv, message in ((["--scaling", "0"], "--scaling N (>= 1)"),
-                          (["--scaling", "2", "--scaling-dataset", "OTB100"], "go together")):
-        with pytest.raises(SystemExit, match=message.replace("(", r"\(").replace(")", r"\)")):
-            load_tool("benchmark").main(argv)
+    with pytest.raises(SystemExit) as stop:  # a usage error: exit 2 before anything is measured
+        load_tool("benchmark").main(["--scaling", "0"])
+    assert stop.value.code == 2 and "--scaling 0: give counts of at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="go together"):
+        load_tool("benchmark").main(["--scaling", "2", "--scaling-dataset", "OTB100"])
 
 
 def test_loader_workers_default_to_the_machines_cores(monkeypatch):
