@@ -7,8 +7,9 @@ three ONNX files and drives them by fixed tensor names:
   - run on the 127-px template crop, its intermediate output ``63`` is read: the backbone's
     template features ``[1, 256, 6, 6]``;
   - run on the 271-px search crop, its two graph outputs are read in order: ``delta``
-    ``[1, 20, 19, 19]`` (the regression map after ``loc_adjust``), then ``score``
-    ``[1, 10, 19, 19]`` (cls logits; OpenCV applies the softmax over the 2 of each anchor);
+    ``[1, 20, 19, 19]`` (the regression map after ``loc_adjust``), then the score
+    ``[1, 10, 19, 19]`` (cls logits; OpenCV applies the softmax over the 2 of each anchor),
+    which is the output of the classification correlation and therefore named ``68``;
   - the two correlations are Conv nodes with constant weights whose outputs are named ``65``
     (regression, weight ``[20, 256, 4, 4]``) and ``68`` (classification, ``[10, 256, 4, 4]``):
     at ``init`` OpenCV overwrites those weights with the kernels of the target
@@ -26,7 +27,6 @@ channels) and depthwise-correlation models do not.
 """
 from __future__ import annotations
 
-import os
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -41,7 +41,7 @@ from pysot.utils.model_load import model_device
 logger = get_logger("pysot.export")
 
 __all__ = ["OPENCV_DASIAMRPN", "OPENCV_DASIAMRPN_FILES", "export_opencv_dasiamrpn", "verify_opencv_dasiamrpn",
-           "check_opencv_dasiamrpn_model", "opencv_names"]
+           "check_opencv_dasiamrpn_model", "check_opencv_dasiamrpn_anchors", "opencv_names"]
 
 # What cv2.TrackerDaSiamRPN hard-codes (trackerConfig in tracker_dasiamrpn.cpp).
 OPENCV_DASIAMRPN = {
@@ -64,20 +64,16 @@ def opencv_names(name: str) -> Tuple[str, str]:
 
 def _by_opencv_name(call, name: str):
     """``call(layer_name)`` with the first of :func:`opencv_names` this OpenCV accepts."""
+    import cv2
+
     first, legacy = opencv_names(name)
     try:
         return call(first)
-    except cv2_error() as e:
+    except cv2.error as e:
         try:
             return call(legacy)
-        except cv2_error():
+        except cv2.error:
             raise e from None
-
-
-def cv2_error():
-    import cv2
-
-    return cv2.error
 
 
 def check_opencv_dasiamrpn_model(model: nn.Module) -> None:
