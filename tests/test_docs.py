@@ -211,6 +211,15 @@ def test_readme_first_commands_write_into_the_working_folder(sandbox):
     assert os.path.getsize(sandbox / "demo.mp4") > 0
 
 
+def test_blocks_needing_an_absent_optional_module_are_skipped(sandbox, namespaces, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    for lang, text in (("bash", "python tools/export_onnx.py --config x.yaml --opencv onnx/x"),
+                       ("python", "import cv2\ncv2.TrackerDaSiamRPN_create(cv2.TrackerDaSiamRPN_Params())")):
+        with pytest.raises(pytest.skip.Exception, match="needs onnx"):
+            test_doc_block_runs(Block("docs/x.md", 1, lang, text), sandbox, namespaces, monkeypatch)
+
+
 def test_shell_command_splitting():
     text = "pip install -e . && python a.py --x 1   # note\npython b.py \\\n    --y 'two words'\n# only a comment"
     assert shell_commands(text) == ["pip install -e .", "python a.py --x 1", "python b.py --y 'two words'"]
