@@ -17,6 +17,7 @@ Rules (a block is a fenced code block):
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import shlex
@@ -107,6 +108,9 @@ def shell_commands(text: str) -> List[str]:
 # Files the docs tell users to download, linked into the sandbox from ../shared where it is there;
 # a command naming one that is absent is skipped.
 DOWNLOADS = {"nanotrackv2.pth": ("weights", "nanotrack", "nanotrackv2.pth"), "bag.avi": ("data", "videos", "bag.avi")}
+# Optional modules (the [test] extra) that a block needs when its text holds the key: without
+# the module the block is skipped (the ONNX export, and the OpenCV trackers that load its files).
+OPTIONAL_MODULES = {"export_onnx.py": "onnx", "TrackerDaSiamRPN": "onnx"}
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +185,10 @@ def _run(command: str, cwd: str) -> Tuple[int, str]:
 def test_doc_block_runs(block, sandbox, namespaces, monkeypatch):
     if block.skip:
         pytest.skip(f"marked in {block.page}: {block.skip}")
+    missing = sorted({module for key, module in OPTIONAL_MODULES.items()
+                      if key in block.text and importlib.util.find_spec(module) is None})
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (pip install -e '.[test]')")
     if block.lang == "python":
         monkeypatch.chdir(sandbox)
         namespace = namespaces.setdefault(block.page, {"__name__": f"doc:{block.page}"})
@@ -222,6 +230,15 @@ def test_readme_first_commands_write_into_the_working_folder(sandbox):
     rc, output = _run(demo[0], str(sandbox))
     assert rc == 0, output
     assert os.path.getsize(sandbox / "demo.mp4") > 0
+
+
+def test_blocks_needing_an_absent_optional_module_are_skipped(sandbox, namespaces, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else real(name, *a))
+    for lang, text in (("bash", "python tools/export_onnx.py --config x.yaml --opencv onnx/x"),
+                       ("python", "import cv2\ncv2.TrackerDaSiamRPN_create(cv2.TrackerDaSiamRPN_Params())")):
+        with pytest.raises(pytest.skip.Exception, match="needs onnx"):
+            test_doc_block_runs(Block("docs/x.md", 1, lang, text), sandbox, namespaces, monkeypatch)
 
 
 def test_shell_command_splitting():

@@ -12,6 +12,9 @@ output names, sizes); see pysot/models/export.py for the graphs' contract.
 
 writes instead the two files OpenCV's cv2.TrackerNano loads (NanoTrack V1/V2):
 <OUT>_backbone.onnx and <OUT>_neckhead.onnx (TrackerNano_Params.backbone / .neckhead).
+For a DaSiamRPN or UP-channel SiamRPN experiment (RPN.TYPE UPChannelRPN, 256 channels), --opencv
+writes the three files of cv2.TrackerDaSiamRPN: <OUT>_model.onnx, <OUT>_kernel_cls1.onnx and
+<OUT>_kernel_r1.onnx (TrackerDaSiamRPN_Params.model / .kernel_cls1 / .kernel_r1).
 """
 from __future__ import annotations
 
@@ -36,8 +39,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--static-search", action="store_true",
                    help="fix the track graph's search side to --search-size (default: any side)")
     p.add_argument("--opencv", metavar="OUT", default="",
-                   help="write OUT_backbone.onnx and OUT_neckhead.onnx for cv2.TrackerNano (NanoTrack V1/V2)")
-    p.add_argument("--opset", type=int, default=0, help="ONNX opset version (default 17; 14 with --opencv)")
+                   help="write the files of OpenCV's tracker for this model: OUT_backbone.onnx and "
+                        "OUT_neckhead.onnx (cv2.TrackerNano, NanoTrack V1/V2), or OUT_model.onnx, "
+                        "OUT_kernel_cls1.onnx and OUT_kernel_r1.onnx (cv2.TrackerDaSiamRPN, UP-channel SiamRPN)")
+    p.add_argument("--opset", type=int, default=0,
+                   help="ONNX opset version (default 17; with --opencv 14 for TrackerNano, 11 for TrackerDaSiamRPN)")
     p.add_argument("--fold-bn", action="store_true", help="export the fast path's BN-folded network")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime comparison")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative error accepted by the check")
@@ -151,6 +157,8 @@ def export(args: argparse.Namespace, logger) -> int:
     folder = check_output_folder(prefix)
     search_size = args.search_size or int(cfg.TRACK.INSTANCE_SIZE)
     if args.opencv:
+        if cfg.RPN.TYPE == "UPChannelRPN":
+            return _export_opencv_dasiamrpn(model, cfg, args, logger)
         return _export_opencv(model, args, search_size, logger)
     args.opset = args.opset or 17
     if args.fold_bn:
@@ -207,6 +215,42 @@ def _export_opencv(model, args, search_size: int, logger) -> int:
     print("onnxruntime vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
     if max(errors.values()) > args.tolerance:
         logger.error("ONNX outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
+        return 1
+    return 0
+
+
+def _export_opencv_dasiamrpn(model, cfg, args, logger) -> int:
+    """The cv2.TrackerDaSiamRPN triple, checked with cv2.dnn (as the tracker drives it) unless --no-verify."""
+    from pysot.models.export_dasiamrpn import (OPENCV_DASIAMRPN, check_opencv_dasiamrpn_anchors,
+                                               export_opencv_dasiamrpn, verify_opencv_dasiamrpn)
+
+    if args.fold_bn:
+        logger.warning("--fold-bn is ignored with --opencv (OpenCV's DNN engine fuses BN itself)")
+    reason = check_opencv_dasiamrpn_anchors(cfg.ANCHOR.STRIDE, cfg.ANCHOR.RATIOS, cfg.ANCHOR.SCALES)
+    if reason:
+        logger.error("--opencv: %s", reason)
+        return 2
+    try:
+        paths = export_opencv_dasiamrpn(model, args.opencv, opset=args.opset or 11)
+    except ValueError as e:
+        logger.error(str(e))
+        return 2
+    print(f"wrote {paths['model']}, {paths['kernel_cls1']}, {paths['kernel_r1']}")
+    # OpenCV's tracker has its own fixed settings; say where they differ from the experiment's.
+    t = cfg.TRACK
+    ours = {"window_influence": t.WINDOW_INFLUENCE, "penalty_k": t.PENALTY_K, "lr": t.LR,
+            "instance_size": t.INSTANCE_SIZE, "context_amount": t.CONTEXT_AMOUNT}
+    differ = [f"{k} {OPENCV_DASIAMRPN[k]:g} (config {float(v):g})" for k, v in ours.items()
+              if abs(float(v) - OPENCV_DASIAMRPN[k]) > 1e-9]
+    if differ:
+        logger.warning("cv2.TrackerDaSiamRPN tracks with its own fixed settings: %s (docs/trackers.md)",
+                       ", ".join(differ))
+    if args.no_verify:
+        return 0
+    errors = verify_opencv_dasiamrpn(model, paths)
+    print("cv2.dnn vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
+    if max(errors.values()) > args.tolerance:
+        logger.error("OpenCV outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
         return 1
     return 0
 

@@ -199,6 +199,9 @@ def _defaults() -> Config:
     c.TRACK.INSTANCE_SIZE = 255
     c.TRACK.BASE_SIZE = 8
     c.TRACK.CONTEXT_AMOUNT = 0.5
+    # Anchor trackers' cosine window: "hann" (outer product of two Hann windows, PySOT/DaSiamRPN)
+    # or "sqrt_hann" (its square root: OpenCV's createHanningWindow, used by cv2.TrackerDaSiamRPN).
+    c.TRACK.WINDOW = "hann"
     # Intersect reported boxes with the frame (the original PySOT only clipped the centre;
     # False reproduces its raw output at the image border).
     c.TRACK.CLIP_BOX_TO_IMAGE = True

@@ -57,6 +57,10 @@ class Proposals:
         return self.penalty * self.score
 
 
+# TRACK.WINDOW values (see SiamRPNTracker).
+WINDOWS = ("hann", "sqrt_hann")
+
+
 @TRACKERS.register()
 class SiamRPNTracker(BaseTracker):
     """Anchor-based Siamese tracker (SiamRPN, DaSiamRPN's network, SiamRPN++).
@@ -71,6 +75,8 @@ class SiamRPNTracker(BaseTracker):
         penalty_k, window_influence, lr: ``cfg.TRACK.*`` hyper-parameters.
         legacy_rounding: Python-2 ``round`` (half away from zero) for crop sizes,
             as the DaSiamRPN release computed them.
+        window: ``"hann"`` (the outer product of two Hann windows) or ``"sqrt_hann"``, its
+            square root, which is the window of OpenCV's ``cv2.TrackerDaSiamRPN``.
         clip_box_to_image: intersect the reported box with the frame.
     """
 
@@ -81,10 +87,14 @@ class SiamRPNTracker(BaseTracker):
                  anchor_ratios: Sequence[float] = (0.33, 0.5, 1, 2, 3), anchor_scales: Sequence[float] = (8,),
                  exemplar_size: int = 127, instance_size: int = 255, base_size: int = 8,
                  context_amount: float = 0.5, penalty_k: float = 0.04, window_influence: float = 0.44,
-                 lr: float = 0.4, legacy_rounding: bool = False, clip_box_to_image: bool = True) -> None:
+                 lr: float = 0.4, legacy_rounding: bool = False, clip_box_to_image: bool = True,
+                 window: str = "hann") -> None:
         super().__init__(model, clip_box_to_image)
         if instance_size < exemplar_size:
             raise ValueError(f"instance_size ({instance_size}) must be >= exemplar_size ({exemplar_size})")
+        if window not in WINDOWS:
+            raise ValueError(f"TRACK.WINDOW {window!r}: give one of {', '.join(WINDOWS)}")
+        self.window = window
         self.anchor_stride = int(anchor_stride)
         self.anchor_ratios = [float(r) for r in anchor_ratios]
         self.anchor_scales = [float(s) for s in anchor_scales]
@@ -108,7 +118,7 @@ class SiamRPNTracker(BaseTracker):
                     anchor_scales=list(cfg.ANCHOR.SCALES), exemplar_size=t.EXEMPLAR_SIZE,
                     instance_size=t.INSTANCE_SIZE, base_size=t.BASE_SIZE, context_amount=t.CONTEXT_AMOUNT,
                     penalty_k=t.PENALTY_K, window_influence=t.WINDOW_INFLUENCE, lr=t.LR,
-                    legacy_rounding=t.LEGACY_ROUNDING, clip_box_to_image=t.CLIP_BOX_TO_IMAGE)
+                    legacy_rounding=t.LEGACY_ROUNDING, clip_box_to_image=t.CLIP_BOX_TO_IMAGE, window=t.WINDOW)
 
     # ---------------------------------------------------------------- geometry
     def _round(self, x: float) -> int:
@@ -127,7 +137,10 @@ class SiamRPNTracker(BaseTracker):
         if score_size not in self._grids:
             _, center = anchor_grid(self.anchor_stride, self.anchor_ratios, self.anchor_scales, 0.0, score_size)
             hanning = np.hanning(score_size)
-            window = np.tile(np.outer(hanning, hanning).flatten(), self.anchor_num)
+            window = np.outer(hanning, hanning)
+            if self.window == "sqrt_hann":  # OpenCV's createHanningWindow ends with a sqrt
+                window = np.sqrt(window)
+            window = np.tile(window.flatten(), self.anchor_num)
             self._grids[score_size] = (center.reshape(4, -1), window)
         return self._grids[score_size]
 
