@@ -271,15 +271,17 @@ def run_record(spec: TrackerSpec, dataset_name: str) -> Dict[str, object]:
     """What produces the results of ``spec``: the resolved config's digest (YAML, its bases
     and the overrides together), the snapshot's digest and the fast path; plus, for a
     reader, the paths and overrides as given. Raises ``ConfigError`` for a bad config."""
-    from pysot.config import load_cfg
+    from pysot.config import load_cfg, load_cfg_from_checkpoint
 
-    cfg = load_cfg(spec.config, list(spec.opts))
-    cfg.pop("CONFIG_FILE", None)  # the same experiment read from another path is the same run
     if spec.snapshot and not os.path.isfile(spec.snapshot):
         raise FileNotFoundError(f"--snapshot {spec.snapshot}: file not found")
+    # No config file: the snapshot's own (TrackerSpec), which its digest then covers.
+    cfg = (load_cfg(spec.config, list(spec.opts)) if spec.config
+           else load_cfg_from_checkpoint(spec.snapshot, list(spec.opts)))
+    cfg.pop("CONFIG_FILE", None)  # the same experiment read from another path is the same run
     return {
         "dataset": dataset_name,
-        "config": os.path.abspath(spec.config),
+        "config": os.path.abspath(spec.config) if spec.config else None,
         "opts": list(spec.opts),
         "config_sha256": hashlib.sha256(cfg.dump().encode()).hexdigest(),
         "snapshot": os.path.abspath(spec.snapshot) if spec.snapshot else None,
