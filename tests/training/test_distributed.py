@@ -295,3 +295,13 @@ def test_interrupted_torchrun_saves_and_exits_with_the_signal(data, tmp_path, si
     stopped = _stopped_at(log)
     ck = load_checkpoint(str(snap / "latest.pth"))
     assert ck["iteration"] == stopped and ck["world_size"] == 2
+
+
+def test_a_malformed_launcher_variable_is_one_line(data, tmp_path, monkeypatch, log_messages):
+    from tool_loader import load_tool
+
+    monkeypatch.setenv("SLURM_PROCID", "3")
+    monkeypatch.setenv("SLURM_NTASKS", "2")
+    rc = load_tool("train").main(["--cfg", CFG, "--device", "cpu", "--opts"] + _opts(data, tmp_path / "snap"))
+    assert rc == 2
+    assert log_messages[-1] == "SLURM_PROCID=3 is outside the 2 tasks of this step"
