@@ -143,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from pysot.training.trainer import train
+    from toolkit.datasets import build_dataset
+    from toolkit.evaluation import evaluate_tracker
     from toolkit.runner import TrackerSpec
     from toolkit.snapshots import best_snapshot, evaluate_snapshots, find_snapshots, write_report
     from training_dataset.crop import crop_dataset
@@ -185,17 +187,24 @@ def run(args: argparse.Namespace) -> int:
     write_report(scored, protocol, os.path.join(work, "eval"), "heldout")
     best, key = best_snapshot(scored, protocol)
     by_epoch = {s.epoch: summary for s, summary in scored}
+    per_video = {}  # success AUC of each held-out sequence, per epoch: is a gain one sequence or all?
+    heldout = build_dataset("OTB100", os.path.join(work, "heldout"))
+    for snap, _ in scored:
+        result, _ = evaluate_tracker(heldout, os.path.join(work, "results", "OTB100", snap.name("run")))
+        per_video[snap.epoch] = {v: round(float(s.mean()), 4) for v, s in zip(result.videos, result.success)}
     doc = {"config": args.config, "weights": args.weights or None, "train": train_names, "test": test_names,
            "train_crops": crops, "epochs": args.epochs, "iters": args.iters, "batch": args.batch,
            "lr": args.lr, "seed": args.seed, "torch": torch.__version__, "timings_s": timings,
            "per_epoch": {e: {k: by_epoch[e][k] for k in ("success_auc", "precision")} for e in sorted(by_epoch)},
            "before": by_epoch[0]["success_auc"], "after": by_epoch[max(by_epoch)]["success_auc"],
-           "best_epoch": best.epoch}
+           "best_epoch": best.epoch, "per_video_success_auc": per_video}
     with open(os.path.join(work, "report.json"), "w") as f:
         json.dump(doc, f, indent=1)
-    lines = ["| epoch | success AUC | precision@20px |", "|---|---|---|"]
+    lines = ["| epoch | success AUC | precision@20px | " + " | ".join(test_names) + " |",
+             "|---" * (3 + len(test_names)) + "|"]
     lines += [f"| {e}{' (start)' if e == 0 else ''} | {by_epoch[e]['success_auc']:.3f} | "
-              f"{by_epoch[e]['precision']:.3f} |" for e in sorted(by_epoch)]
+              f"{by_epoch[e]['precision']:.3f} | " + " | ".join(f"{per_video[e][v]:.3f}" for v in test_names) + " |"
+              for e in sorted(by_epoch)]
     with open(os.path.join(work, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -28,6 +28,7 @@ def test_trains_then_scores_every_epoch_on_the_held_out_sequences(sequences, tmp
     assert sorted(doc["per_epoch"]) == ["0", "1", "2"]  # the start and each epoch
     assert doc["train"] == [os.path.basename(s) for s in sequences[:2]] and doc["train_crops"] > 0
     assert doc["before"] == doc["per_epoch"]["0"]["success_auc"]
+    assert list(doc["per_video_success_auc"]["2"]) == [os.path.basename(sequences[2])]
     assert (work / "eval" / "epochs.png").is_file() and (work / "report.md").is_file()
     # The sequences were only linked, never written into.
     assert sorted(os.listdir(sequences[0])) == sorted(["category.txt", "groundtruth.txt"]
