@@ -22,6 +22,8 @@ from typing import Dict, List, Mapping, Optional
 import torch
 import torch.distributed as dist
 
+from pysot.utils.log import get_logger
+
 
 class LaunchError(ValueError):
     """The launcher's environment is inconsistent (named variable, its value)."""
@@ -135,6 +137,12 @@ def init_distributed(device: torch.device) -> DistInfo:
             # env:// reads these; srun sets none of them.
             os.environ.update(MASTER_ADDR=str(launch.master_addr), MASTER_PORT=str(launch.master_port),
                               RANK=str(info.rank), WORLD_SIZE=str(info.world_size), LOCAL_RANK=str(info.local_rank))
+            if info.is_main:
+                # Said before the rendezvous: `python train.py` typed in an sbatch script without srun
+                # would wait here for tasks that never start.
+                get_logger("pysot.train").info(
+                    f"SLURM: waiting for {info.world_size} tasks at {launch.master_addr}:{launch.master_port} "
+                    "(start them with srun)")
         dist.init_process_group(backend=backend_for(device), init_method="env://", rank=info.rank,
                                 world_size=info.world_size)
     return info
