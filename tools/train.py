@@ -2,6 +2,8 @@
 
     python tools/train.py --cfg experiments/siamrpn_alex_tiny/config.yaml
     torchrun --nproc_per_node 2 tools/train.py --cfg ...        # DistributedDataParallel
+    python -m pysot.apps.torchrun --nproc_per_node 2 tools/train.py --cfg ...   # same; exits 130/143 on a signal
+    srun --ntasks 8 python tools/train.py --cfg ...             # SLURM: one task per process
     python tools/train.py --cfg ... --resume snapshot/latest.pth
     python tools/train.py --cfg ... --opts TRAIN.EPOCH 2 TRAIN.BATCH_SIZE 8     (or: --cfg ... TRAIN.EPOCH 2)
 
@@ -23,13 +25,14 @@ from pysot.config import ConfigError, load_cfg
 from pysot.datasets.dataset import DatasetError
 from pysot.training.trainer import CheckpointWriteError, train
 from pysot.utils.checkpoint import CheckpointError
+from pysot.utils.distributed import LaunchError
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import CheckpointMismatchError
 from pysot.utils.threads import configure_threads
 
 logger = get_logger("pysot.train")
 # Mistakes in the YAML, the data or the checkpoint: their message names the file / key, a traceback adds nothing.
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, CheckpointMismatchError, FileNotFoundError)
+USER_ERRORS = (ConfigError, DatasetError, CheckpointError, CheckpointMismatchError, FileNotFoundError, LaunchError)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -160,6 +160,7 @@ class FrameAnno:
     ``masks`` (track id -> :class:`PolygonMask` / :class:`LabelMask`, anything with
     ``read(shape, cache) -> H x W bool``) are read by the crop loop; a track with a mask
     and no box gets the box of its mask's pixels (YouTube-VOS).
+    ``source``: where the box was read (``file:line``), named when the box is bad and left out.
     """
 
     image_path: str
@@ -167,6 +168,7 @@ class FrameAnno:
     boxes: Dict[int, Sequence[float]]
     normalized: bool = False
     masks: Dict[int, object] = field(default_factory=dict)
+    source: str = ""
 
 
 @dataclass
@@ -191,6 +193,9 @@ def box_problem(box: Sequence[float]) -> Optional[str]:
     return None
 
 
+BAD_BOXES_LOGGED = 5  # per video: a whole sequence of NaN rows would otherwise flood the log
+
+
 def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[str, list]], Dict[str, str], List[str],
                                                             Dict[str, int]]:
     """Crop every (frame, track) of one video; unreadable images and masks are reported, not raised.
@@ -203,12 +208,19 @@ def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[s
     annos: Dict[str, Dict[str, list]] = {}
     errors: List[str] = []
     skipped: Dict[str, int] = {}
+    bad: List[str] = []  # "file:line: why" of boxes left out (the first few of each video are logged)
+
+    def leave_out(frame: FrameAnno, problem: str, box: Sequence[float]) -> None:
+        skipped[problem] = skipped.get(problem, 0) + 1
+        where = frame.source or f"{frame.image_path} (frame {frame.frame_index})"
+        bad.append(f"{where}: box {[round(float(v), 2) for v in box]} left out: {problem}")
+
     for frame in video.frames:
         boxes = {}
         for t, b in frame.boxes.items():
             problem = None if b is None else box_problem(b)
             if problem is not None:
-                skipped[problem] = skipped.get(problem, 0) + 1
+                leave_out(frame, problem, b)
             elif b is not None:
                 boxes[t] = b
         mask_only = [t for t in frame.masks if t not in frame.boxes]
@@ -219,9 +231,15 @@ def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[s
             reason = "missing" if not os.path.exists(frame.image_path) else "unreadable"
             errors.append(f"{frame.image_path}: {reason} image")
             continue
+        h, w = image.shape[:2]
         if frame.normalized:
-            h, w = image.shape[:2]
             boxes = {t: [b[0] * w, b[1] * h, b[2] * w, b[3] * h] for t, b in boxes.items()}
+        for t, b in list(boxes.items()):
+            if b[2] <= 0 or b[3] <= 0 or b[0] >= w or b[1] >= h:  # no pixel of it in the image
+                leave_out(frame, f"outside the {w}x{h} image", b)
+                del boxes[t]
+        if not boxes and not mask_only:
+            continue
         cache: Dict[str, np.ndarray] = {}  # one label PNG serves every object of the frame
         for track_id in sorted(set(boxes) | set(mask_only)):
             box, mask = boxes.get(track_id), None
@@ -241,6 +259,9 @@ def _crop_video(job: Tuple[VideoAnno, str, bool]) -> Tuple[str, Dict[str, Dict[s
             crop_track_frame(image, box, vdir, frame.frame_index, track_id, mask=mask)
             annos.setdefault(f"{track_id:02d}", {})[f"{frame.frame_index:06d}"] = [float(v) for v in box]
     categories = {f"{t:02d}": c for t, c in video.categories.items() if f"{t:02d}" in annos}
+    if bad:
+        more = f" (and {len(bad) - BAD_BOXES_LOGGED} more in {video.name})" if len(bad) > BAD_BOXES_LOGGED else ""
+        errors.extend(bad[:BAD_BOXES_LOGGED - 1] + [bad[BAD_BOXES_LOGGED - 1] + more] if more else bad)
     return video.name, annos, categories, errors, skipped
 
 
@@ -295,7 +316,8 @@ def crop_dataset(videos: Iterable[VideoAnno], out_dir: str, split: str = "train"
     write_annotations(anno_path, annotations, categories)
     crops = sum(len(f) for v in annotations.values() for f in v.values())
     if errors:
-        logger.warning(f"{len(errors)} image(s)/mask(s) missing or unreadable (listed above); they were skipped")
+        logger.warning(f"{len(errors)} problem(s) listed above (missing or unreadable images/masks, bad boxes); "
+                       "those frames were skipped")
     if skipped:
         # NaN rows usually mark an absent target; zero/negative sizes are annotation errors.
         logger.warning("%d boxes skipped (not cropped): %s", sum(skipped.values()),

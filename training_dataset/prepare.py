@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import List, Optional
 
@@ -83,7 +84,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if report.crops == 0:
         return _error(f"no crop was written from {len(videos)} {args.dataset} video(s): "
                       "every annotated image is missing or unreadable (listed above)")
+    print(yaml_snippet(args.out, report.anno_path))
     return 0
+
+
+def yaml_snippet(out: str, anno_path: str) -> str:
+    """The lines that add the prepared data to an experiment YAML, mixed with its other datasets."""
+    name = re.sub(r"[^A-Z0-9_]", "_", os.path.basename(os.path.normpath(os.path.abspath(out))).upper()) or "MINE"
+    if not name[0].isalpha():
+        name = "D_" + name
+    return (f"# to train on it, add to the experiment YAML (alone, or in NAMES beside its other datasets):\n"
+            f"DATASET:\n    NAMES: [{name}]\n    {name}:\n"
+            f"        ROOT: \"{os.path.abspath(os.path.join(out, 'crop511'))}\"\n"
+            f"        ANNO: \"{os.path.abspath(anno_path)}\"\n"
+            f"        FRAME_RANGE: 100\n        NUM_USE: -1")
 
 
 if __name__ == "__main__":

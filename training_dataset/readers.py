@@ -73,13 +73,14 @@ def _read_flags(path: str) -> Optional[List[bool]]:
 
 def _sequence_video(name: str, images: Sequence[str], boxes: Sequence[Optional[List[float]]],
                     category: Optional[str], absent: Optional[Sequence[bool]] = None,
-                    masks: Optional[Sequence[str]] = None) -> VideoAnno:
+                    masks: Optional[Sequence[str]] = None, source: str = "") -> VideoAnno:
+    """``source``: the ground-truth file, so a bad box is reported as ``file:line``."""
     frames = []
     for i, (img, box) in enumerate(zip(images, boxes)):
         if box is None or (absent is not None and i < len(absent) and absent[i]):
             continue
         mask = {0: LabelMask(masks[i])} if masks is not None and i < len(masks) else {}
-        frames.append(FrameAnno(img, i, {0: box}, masks=mask))
+        frames.append(FrameAnno(img, i, {0: box}, masks=mask, source=f"{source}:{i + 1}" if source else ""))
     return VideoAnno(name, frames, {0: category} if category else {})
 
 
@@ -104,26 +105,101 @@ def _frame_paths(gt_path: str, images: Sequence[str], num_boxes: int) -> List[st
 
 
 # ---------------------------------------------------------------- sequence datasets
+GT_NAMES = ("groundtruth.txt", "groundtruth_rect.txt")
+_MULTI_GT = re.compile(r"^groundtruth_rect\.(\d+)\.txt$")  # OTB's two-target videos (Jogging, Skating2)
+
+
+def _ground_truths(sdir: str) -> List[Tuple[str, str]]:
+    """``(suffix, path)`` of the ground-truth files of a sequence folder (``""`` for a single target)."""
+    names = os.listdir(sdir)
+    multi = sorted((m.group(1), os.path.join(sdir, n)) for n in names if (m := _MULTI_GT.match(n)))
+    if multi:
+        return [(f"-{k}", path) for k, path in multi]
+    gt = next((n for n in GT_NAMES if n in names), None)
+    return [("", os.path.join(sdir, gt))] if gt else []
+
+
+def _sequence_folders(root: str, max_depth: int = 3) -> List[str]:
+    """Folders under ``root`` (itself included) that hold a ground-truth file, at most ``max_depth`` levels
+    down; a sequence folder is not searched further (its ``img/``, ``color/``)."""
+    found, level = [], [root]
+    for _ in range(max_depth + 1):
+        below = []
+        for folder in level:
+            try:
+                if _ground_truths(folder):
+                    found.append(folder)
+                    continue
+                below += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                          if os.path.isdir(os.path.join(folder, n))]
+            except OSError:
+                continue
+        level = below
+    return sorted(found)
+
+
+def _absent_flags(sdir: str) -> Optional[List[bool]]:
+    """Per-frame "target not visible" flags of the benchmark layouts: GOT-10k ``absence.label`` (1 = absent)
+    and ``cover.label`` (0 = fully covered), LaSOT ``full_occlusion.txt`` / ``out_of_view.txt`` (1 = absent)."""
+    lists = [_read_flags(os.path.join(sdir, n)) for n in ("absence.label", "full_occlusion.txt", "out_of_view.txt")]
+    cover = _read_flags(os.path.join(sdir, "cover.label"))
+    if cover is not None:
+        lists.append([not visible for visible in cover])
+    lists = [flags for flags in lists if flags is not None]
+    if not lists:
+        return None
+    n = max(len(flags) for flags in lists)
+    return [any(i < len(flags) and flags[i] for flags in lists) for i in range(n)]
+
+
+def _category(sdir: str, root: str) -> Optional[str]:
+    """``category.txt``, else GOT-10k's ``meta_info.ini`` ``object_class``, else LaSOT's parent folder
+    (``<category>/<category>-<n>``)."""
+    cat_file = os.path.join(sdir, "category.txt")
+    if os.path.isfile(cat_file):
+        return open(cat_file, encoding="utf-8").read().strip() or None
+    meta = os.path.join(sdir, "meta_info.ini")
+    if os.path.isfile(meta):
+        parser = configparser.ConfigParser()
+        with open(meta, encoding="utf-8") as f:
+            parser.read_string("[meta]\n" + "\n".join(l for l in f if not l.startswith("[")))
+        return parser["meta"].get("object_class") or parser["meta"].get("major_class")
+    parent, name = os.path.basename(os.path.dirname(sdir)), os.path.basename(sdir)
+    if os.path.abspath(os.path.dirname(sdir)) != os.path.abspath(root) and re.fullmatch(
+            re.escape(parent) + r"-\d+", name):
+        return parent
+    return None
+
+
 def read_generic(root: str, split: str = "train") -> Iterator[VideoAnno]:
-    """A folder of sequences: ``<root>/<seq>/groundtruth.txt`` (or ``groundtruth_rect.txt``) with the
-    images in ``<seq>/img``, ``<seq>/color`` or ``<seq>`` itself; ``<seq>/category.txt`` optional."""
+    """A folder of sequences in any layout the toolkit reads: ``<seq>/groundtruth.txt`` (or OTB's
+    ``groundtruth_rect.txt``, ``groundtruth_rect.1.txt``/``.2.txt``) with the images in ``<seq>/img``,
+    ``<seq>/color`` or ``<seq>`` itself, found up to three folders down (VOT, OTB, GOT-10k ``train/<seq>``,
+    LaSOT ``<category>/<seq>``); ``<seq>/category.txt`` optional, ``masks/*.png`` optional.
+
+    Frames a benchmark flags as absent (GOT-10k ``absence.label`` / ``cover.label``, LaSOT
+    ``full_occlusion.txt`` / ``out_of_view.txt``) and empty rows are left out silently; other bad boxes
+    (NaN, zero size, outside the image) are reported by the crop loop with ``file:line`` and left out.
+    Video names are the sequence folder names (``<folder>_<name>`` where two folders share a name).
+    """
     _require_dir(root, "sequence folder")
-    for seq in sorted(os.listdir(root)):
-        sdir = os.path.join(root, seq)
-        gt = next((os.path.join(sdir, n) for n in ("groundtruth.txt", "groundtruth_rect.txt")
-                   if os.path.isfile(os.path.join(sdir, n))), None)
-        if gt is None:
-            continue
+    folders = _sequence_folders(root)
+    base_names = [os.path.basename(f) for f in folders]
+    for sdir in folders:
+        name = os.path.basename(sdir)
+        if base_names.count(name) > 1 or sdir == root:
+            name = os.path.relpath(sdir, os.path.dirname(root) if sdir == root else root).replace(os.sep, "_")
         images = next((imgs for sub in ("img", "color", "") if (imgs := _images_in(os.path.join(sdir, sub)))), [])
-        boxes = read_box_lines(gt)
-        images = _frame_paths(gt, images, len(boxes))
-        cat_file = os.path.join(sdir, "category.txt")
-        category = open(cat_file, encoding="utf-8").read().strip() if os.path.isfile(cat_file) else None
-        masks = None
-        mask_files = [p for p in _images_in(os.path.join(sdir, "masks")) if p.lower().endswith(".png")]
-        if mask_files:
-            masks = _frame_paths(os.path.join(sdir, "masks"), mask_files, len(boxes))
-        yield _sequence_video(seq, images, boxes, category, masks=masks)
+        category = _category(sdir, root)
+        absent = _absent_flags(sdir)
+        for suffix, gt in _ground_truths(sdir):
+            boxes = read_box_lines(gt)
+            frame_paths = _frame_paths(gt, images, len(boxes))
+            masks = None
+            mask_files = [p for p in _images_in(os.path.join(sdir, "masks")) if p.lower().endswith(".png")]
+            if mask_files:
+                masks = _frame_paths(os.path.join(sdir, "masks"), mask_files, len(boxes))
+            yield _sequence_video(name + suffix, frame_paths, boxes, category, absent, masks=masks, source=gt)
 
 
 def read_got10k(root: str, split: str = "train") -> Iterator[VideoAnno]:
@@ -144,7 +220,8 @@ def read_got10k(root: str, split: str = "train") -> Iterator[VideoAnno]:
             with open(meta, encoding="utf-8") as f:
                 parser.read_string("[meta]\n" + "\n".join(l for l in f if not l.startswith("[")))
             category = parser["meta"].get("object_class") or parser["meta"].get("major_class")
-        yield _sequence_video(seq, images, boxes, category, _read_flags(os.path.join(sdir, "absence.label")))
+        yield _sequence_video(seq, images, boxes, category, _read_flags(os.path.join(sdir, "absence.label")),
+                              source=gt)
 
 
 def read_lasot(root: str, split: str = "train") -> Iterator[VideoAnno]:
@@ -167,7 +244,7 @@ def read_lasot(root: str, split: str = "train") -> Iterator[VideoAnno]:
             oov = _read_flags(os.path.join(sdir, "out_of_view.txt")) or []
             n = max(len(occ), len(oov))
             absent = [(i < len(occ) and occ[i]) or (i < len(oov) and oov[i]) for i in range(n)]
-            yield _sequence_video(seq, images, boxes, category, absent)
+            yield _sequence_video(seq, images, boxes, category, absent, source=gt)
 
 
 # ---------------------------------------------------------------- ImageNet VID / DET (PASCAL xml)

@@ -172,8 +172,29 @@ class StopRequest:
         self._previous = {}
 
 
+# A worker that got SIGTERM with the rest of its process group exits on its own after this many
+# seconds if the main process has not shut it down by then (it normally does within one iteration).
+WORKER_TERM_GRACE_S = 300
+
+
+def _worker_sigterm(signum: int, frame: object) -> None:
+    # SIGALRM's default action ends the worker; a later SIGTERM does not re-arm the alarm.
+    if signal.alarm(0) == 0:
+        signal.alarm(WORKER_TERM_GRACE_S)
+    else:
+        signal.alarm(1)
+
+
 def quiet_worker_signals(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: Ctrl-C reaches the whole process group, but only the main
-    process should react (it stops cleanly); a worker killed mid-batch would abort the run."""
+    """DataLoader ``worker_init_fn``: Ctrl-C and SIGTERM reach the whole process group (a terminal,
+    ``timeout``, SLURM, ``kill -- -PGID``), but only the main process should react: it stops after
+    the current iteration, saves, and shuts its workers down. A worker that died of the signal
+    instead would abort the run with "DataLoader worker is killed by signal" before anything is saved.
+
+    SIGINT is ignored. SIGTERM is ignored for :data:`WORKER_TERM_GRACE_S` seconds, then ends the
+    worker: a main process that never shuts it down (stuck, or killed outright: the worker's own
+    watchdog also notices that) does not leave it behind, and a second SIGTERM (torch's fallback
+    ``terminate()`` of a worker that did not stop in time) ends it a second later.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _worker_sigterm)

@@ -19,6 +19,8 @@ REQUIRED = {
     "train": [],
     "hp_search": ["--dataset", "OTB100", "--dataset-root", "d"],
     "export_onnx": [],
+    "eval_snapshots": ["--snapshot-dir", "s", "--dataset", "OTB100", "--dataset-root", "d"],
+    "real_data_proof": ["--train", "a", "--test", "b", "--work", "w"],
 }
 
 
