@@ -19,9 +19,10 @@ from pysot.tracker.siamfc_tracker import SiamFCTracker
 from pysot.tracker.siammask_tracker import SiamMaskTracker
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
+from pysot.tracker.vit_tracker import VitTracker
 
 __all__ = ["build_tracker", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
-           "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
+           "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker", "VitTracker"]
 
 
 def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None) -> BaseTracker:
