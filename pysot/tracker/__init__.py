@@ -50,6 +50,8 @@ def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch
     from pysot.models.model_builder import ModelBuilder
     from pysot.utils.model_load import model_device
 
+    if getattr(model, "one_stream", False) and fast is not False:
+        return _one_stream_inference_model(cfg, model, fast)
     if fast is False or isinstance(model, FastModel) or not isinstance(model, ModelBuilder):
         return model
     device = model_device(model)
@@ -59,3 +61,24 @@ def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch
         if any(p.dtype != torch.float32 for p in model.parameters()):
             return model  # exactness is only established for float32
     return optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE))
+
+
+def _one_stream_inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:
+    """A one-stream model's fast copy: BatchNorm folded into the convolutions and the activations fused
+    (what OpenCV's DNN engine does to the exported graph), on the CPU in float32 unless ``fast=True``."""
+    import copy
+
+    from pysot.models.fast.fold import fold_and_fuse
+    from pysot.utils.model_load import model_device
+
+    device = model_device(model)
+    if fast is None and (not bool(cfg.TRACK.get("FAST", True)) or device.type != "cpu"
+                         or any(p.dtype != torch.float32 for p in model.parameters())):
+        return model
+    fast_model = copy.deepcopy(model).eval()
+    t, s = fast_model.template_size, fast_model.search_size
+    z = torch.zeros(1, 3, t, t, device=device)
+    x = torch.zeros(1, 3, s, s, device=device)
+    with torch.no_grad():
+        fold_and_fuse(fast_model, lambda m: m.forward_maps(z, x))
+    return fast_model

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from pysot.core.registry import TRACKERS
-from pysot.tracker.base_tracker import BaseTracker, nan_to_num
+from pysot.tracker.base_tracker import BaseTracker, clip_box_xywh, nan_to_num
 
 __all__ = ["VitTracker", "crop_original", "crop_opencv", "hann2d", "IMAGENET_MEAN", "IMAGENET_STD"]
 
@@ -256,9 +256,5 @@ class VitTracker(BaseTracker):
 
     def _report_box(self) -> Dict[str, list]:
         raw = list(self.box)
-        shown = raw
-        if self.clip_box_to_image:
-            from pysot.tracker.base_tracker import clip_box_xywh
-
-            shown = clip_box_xywh(raw, self.image_shape)
+        shown = clip_box_xywh(raw, self.image_shape) if self.clip_box_to_image else list(raw)
         return {"bbox": shown, "raw_bbox": raw}

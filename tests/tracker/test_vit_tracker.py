@@ -147,3 +147,18 @@ def test_crops_follow_each_reference_at_the_far_border():
     assert crop == 12
     assert (original[6, :8] == 200).all() and (original[6, 8:] == 0).all()  # column 19 lost
     assert (opencv[6, :9] == 200).all() and (opencv[6, 9:] == 0).all()
+
+
+def test_fast_path_folds_batchnorm_and_keeps_the_outputs():
+    import torch
+
+    from vittrack_helpers import reference_inputs
+
+    cfg, model = synthetic_model()
+    fast = build_tracker(cfg, model).model
+    assert fast is not model and build_tracker(cfg, model, fast=False).model is model
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the caller's model is untouched
+    with torch.no_grad():
+        for a, b in zip(fast.forward_maps(*reference_inputs()), model.forward_maps(*reference_inputs())):
+            assert (a - b).abs().max() <= 1e-5
