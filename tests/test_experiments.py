@@ -22,6 +22,11 @@ def test_experiment_runs(path):
     exemplar, instance = cfg.TRACK.EXEMPLAR_SIZE, cfg.TRACK.INSTANCE_SIZE
     model.template(torch.rand(1, 3, exemplar, exemplar) * 255)
     out = model.track(torch.rand(1, 3, instance, instance) * 255)
+    if cfg.CENTER.CENTER:  # one-stream (VitTrack): centre head maps at stride 16
+        size = instance // 16
+        assert out["score"].shape == (1, 1, size, size) and torch.isfinite(out["score"]).all()
+        assert out["size"].shape == out["offset"].shape == (1, 2, size, size)
+        return
     cls = out["cls"]
     assert torch.isfinite(cls).all()
     if cfg.BAN.BAN:  # anchor-free (NanoTrack): two logits and four side distances per point

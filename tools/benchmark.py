@@ -14,6 +14,8 @@ authors' ONNX files, interleaved frame by frame in one process (only this compar
 
     python tools/benchmark.py --nanotrack ../shared/weights/nanotrack \
         --nanotrack-frames ../shared/data/sequences/VOT/bag [--threads 1] [--json nanotrack.json]
+    python tools/benchmark.py --vittrack vittrack.onnx --vittrack-snapshot vittrack.pth \
+        --nanotrack-frames ../shared/data/sequences/VOT/bag [--threads 1] [--json vittrack.json]
 
 Tracking speed through each way in (a notebook importing torch first or pysot first, the tools),
 one process per setup, interleaved rounds, beside --busy processes spinning on a core each (only
@@ -70,6 +72,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--nanotrack-frames", default=os.path.join(REPO, "..", "shared", "data", "sequences", "VOT", "bag"),
                    help="real frames: a video file, image folder or VOT/OTB sequence folder")
     p.add_argument("--nanotrack-config", default="nanotrack_v2", help="NanoTrack experiment")
+    p.add_argument("--vittrack", metavar="ONNX", default="",
+                   help="VitTrack comparison only: our VitTracker vs cv2.TrackerVit running ONNX (our export, "
+                        "tools/export_onnx.py --opencv) on --nanotrack-frames")
+    p.add_argument("--vittrack-snapshot", default="", help="weights of --vittrack-config (those exported to ONNX)")
+    p.add_argument("--vittrack-config", default="vittrack", help="VitTrack experiment")
     p.add_argument("--init", default="", help="first box x,y,w,h (default: the sequence's ground truth)")
     p.add_argument("--threads", type=int, default=0, help="threads of torch and OpenCV alike (default: torch's)")
     p.add_argument("--entry-points", action="store_true",
@@ -186,6 +193,8 @@ def main(argv=None) -> int:
         return _entry_points(args, bench)
     if args.nanotrack:
         return _nanotrack(args, bench)
+    if args.vittrack:
+        return _vittrack(args, bench)
     if args.scaling:
         return _scaling(args, bench)
     if args.precision_compare:
@@ -307,6 +316,26 @@ def _nanotrack(args, bench) -> int:
     return 0
 
 
+def _vittrack(args, bench) -> int:
+    from pysot.io.video import open_frames, parse_box
+
+    for flag, path in (("--vittrack", args.vittrack), ("--vittrack-snapshot", args.vittrack_snapshot)):
+        if path and not os.path.isfile(path):
+            raise SystemExit(f"error: {flag} {path}: file not found")
+    try:
+        init = parse_box(args.init) if args.init else _sequence_init(args.nanotrack_frames)
+        frames = list(open_frames(args.nanotrack_frames))
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    r = bench.benchmark_vittrack(resolve_config(args.vittrack_config), args.vittrack_snapshot, args.vittrack,
+                                 frames, init, warmup=args.warmup, rounds=args.iters, threads=args.threads or None)
+    report = {"machine": bench.machine_info(), "vittrack": r}
+    print(f"VitTrack on {len(frames)} frames of {args.nanotrack_frames} ({r['timed_frames']} timed, "
+          f"{r['threads']} thread(s), OpenCV {r['opencv_version']}): ours {r['ours']['fps']:.1f} fps | "
+          f"cv2.TrackerVit {r['opencv']['fps']:.1f} fps | ours / OpenCV x{r['ours_vs_opencv']:.2f} | "
+          f"max box difference {r['max_box_difference_px']:.1f} px")
+    if args.json:
+        bench.write_json(args.json, report)
 def _precision(args, bench) -> int:
     from pysot.tracker import cpu_has_bf16
 

@@ -15,6 +15,13 @@ writes instead the two files OpenCV's cv2.TrackerNano loads (NanoTrack V1/V2):
 For a DaSiamRPN or UP-channel SiamRPN experiment (RPN.TYPE UPChannelRPN, 256 channels), --opencv
 writes the three files of cv2.TrackerDaSiamRPN: <OUT>_model.onnx, <OUT>_kernel_cls1.onnx and
 <OUT>_kernel_r1.onnx (TrackerDaSiamRPN_Params.model / .kernel_cls1 / .kernel_r1).
+
+    python tools/export_onnx.py --config experiments/vittrack/config.yaml \
+        --snapshot vittrack.pth --opencv onnx/vittrack
+
+writes the single network cv2.TrackerVit loads (TrackerVit_Params.net): <OUT>.onnx, inputs
+template/search, outputs output1 (score), output2 (size), output3 (offset). A one-stream
+model has only this graph, so without --opencv it is written to <output>.onnx.
 """
 from __future__ import annotations
 
@@ -40,10 +47,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="fix the track graph's search side to --search-size (default: any side)")
     p.add_argument("--opencv", metavar="OUT", default="",
                    help="write the files of OpenCV's tracker for this model: OUT_backbone.onnx and "
-                        "OUT_neckhead.onnx (cv2.TrackerNano, NanoTrack V1/V2), or OUT_model.onnx, "
-                        "OUT_kernel_cls1.onnx and OUT_kernel_r1.onnx (cv2.TrackerDaSiamRPN, UP-channel SiamRPN)")
+                        "OUT_neckhead.onnx (cv2.TrackerNano, NanoTrack V1/V2), OUT_model.onnx, "
+                        "OUT_kernel_cls1.onnx and OUT_kernel_r1.onnx (cv2.TrackerDaSiamRPN, UP-channel SiamRPN), "
+                        "or OUT.onnx (cv2.TrackerVit, VitTrack)")
     p.add_argument("--opset", type=int, default=0,
-                   help="ONNX opset version (default 17; with --opencv 14 for TrackerNano, 11 for TrackerDaSiamRPN)")
+                   help="ONNX opset version (default 17; with --opencv 14 for TrackerNano and TrackerVit, "
+                        "11 for TrackerDaSiamRPN)")
     p.add_argument("--fold-bn", action="store_true", help="export the fast path's BN-folded network")
     p.add_argument("--no-verify", action="store_true", help="skip the onnxruntime comparison")
     p.add_argument("--tolerance", type=float, default=1e-4, help="max relative error accepted by the check")
@@ -156,6 +165,8 @@ def export(args: argparse.Namespace, logger) -> int:
         logger.warning("no --snapshot: exporting the network's random initial weights")
     folder = check_output_folder(prefix)
     search_size = args.search_size or int(cfg.TRACK.INSTANCE_SIZE)
+    if getattr(model, "one_stream", False):  # VitTrack: one network, OpenCV's contract
+        return _export_opencv_vit(model, args, args.opencv or prefix, logger)
     if args.opencv:
         if cfg.RPN.TYPE == "UPChannelRPN":
             return _export_opencv_dasiamrpn(model, cfg, args, logger)
@@ -251,6 +262,30 @@ def _export_opencv_dasiamrpn(model, cfg, args, logger) -> int:
     print("cv2.dnn vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
     if max(errors.values()) > args.tolerance:
         logger.error("OpenCV outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
+
+def _export_opencv_vit(model, args, prefix: str, logger) -> int:
+    """The cv2.TrackerVit network ``<prefix>.onnx``, checked against PyTorch with onnxruntime unless --no-verify."""
+    from pysot.models.export_vit import export_opencv_vit, verify_opencv_vit
+
+    if args.fold_bn:
+        logger.warning("--fold-bn is ignored for a one-stream model (OpenCV's DNN engine fuses BN itself)")
+    if args.batch != 1:
+        logger.error("--batch %d: cv2.TrackerVit runs one target per network call; give --batch 1", args.batch)
+        return 2
+    path = prefix if prefix.endswith(".onnx") else prefix + ".onnx"
+    check_output_folder(path)
+    try:
+        export_opencv_vit(model, path, opset=args.opset or 14)
+    except ValueError as e:
+        logger.error(str(e))
+        return 2
+    print(f"wrote {path}")
+    if args.no_verify:
+        return 0
+    errors = verify_opencv_vit(model, path)
+    print("onnxruntime vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
+    if max(errors.values()) > args.tolerance:
+        logger.error("ONNX outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
         return 1
     return 0
 

@@ -33,7 +33,7 @@ logger = get_logger("pysot.benchmark")
 
 __all__ = ["interleaved_times", "median_ratio", "matmul_peak_gflops", "count_flops", "benchmark_experiment",
            "data_pipeline_pairs_per_second", "workers_scaling", "write_json", "benchmark_nanotrack",
-           "worker_scaling", "compare_precision"]
+           "worker_scaling", "compare_precision", "benchmark_vittrack"]
 
 
 def _sync(device: torch.device) -> None:
@@ -504,6 +504,22 @@ def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[
     """
     from pysot.config import load_cfg
     from pysot.io.video import open_frames
+def benchmark_vittrack(config: str, snapshot: str, onnx_path: str, frames: Sequence[np.ndarray],
+                       init_box: Sequence[float], warmup: int = 5, rounds: Optional[int] = None,
+                       threads: Optional[int] = None) -> Dict[str, Any]:
+    """VitTrack on real frames: our ``VitTracker`` (PyTorch) vs OpenCV's ``cv2.TrackerVit`` running
+    ``onnx_path`` (our export of the same weights, ``tools/export_onnx.py --opencv``).
+
+    Both are initialised on ``frames[0]`` with ``init_box`` (integers, as OpenCV takes it) and track the
+    same frames interleaved frame by frame, in one process on the CPU with the same thread count for
+    torch and OpenCV (``threads``, default torch's); a frame is one full ``track``/``update`` call.
+    ``snapshot`` may be empty (random weights: speed does not depend on them). Returns per tracker
+    ``ms_per_frame``/``fps`` (medians over the timed frames), ``ours_vs_opencv`` (median per-frame
+    ratio, > 1: ours is faster) and ``max_box_difference_px`` between the two trackers' boxes.
+    """
+    import cv2
+
+    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.tracker import build_tracker
     from pysot.utils.model_load import load_pretrain
@@ -550,3 +566,47 @@ def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[
     finally:
         torch.set_num_threads(previous)
     return out
+    if not hasattr(cv2, "TrackerVit_create"):
+        raise RuntimeError("this OpenCV build has no cv2.TrackerVit (opencv-python >= 4.9 has it)")
+    previous_threads = (torch.get_num_threads(), cv2.getNumThreads())
+    threads = int(threads or torch.get_num_threads())
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    boxes: Dict[str, List[List[float]]] = {"ours": [], "opencv": []}
+    try:
+        cfg = load_cfg(config, ["TRACK.POSTPROCESS", "opencv"])
+        model = build_model(cfg).eval()
+        if snapshot:
+            load_pretrain(model, snapshot, strict=True)
+        params = cv2.TrackerVit_Params()
+        params.net = onnx_path
+        params.tracking_score_threshold = float(cfg.TRACK.SCORE_THRESHOLD)
+        opencv = cv2.TrackerVit_create(params)
+        ours = build_tracker(cfg, model)
+        frames = list(frames)
+        rounds = min(int(rounds or len(frames) - 1 - warmup), len(frames) - 1 - warmup)
+        if rounds < 1:
+            raise ValueError(f"{len(frames)} frames are too few for {warmup} warm-up frames and one timed frame")
+        init = [int(v) for v in init_box]
+        ours.init(frames[0], init)
+        opencv.init(frames[0], tuple(init))
+
+        def step_ours(i: int) -> None:
+            boxes["ours"].append(ours.track(frames[1 + i])["bbox"])
+
+        def step_opencv(i: int) -> None:
+            found, box = opencv.update(frames[1 + i])
+            boxes["opencv"].append(list(box) if found else (boxes["opencv"][-1] if boxes["opencv"] else init))
+
+        times = interleaved_times({"ours": step_ours, "opencv": step_opencv}, warmup, rounds)
+    finally:
+        torch.set_num_threads(previous_threads[0])
+        cv2.setNumThreads(previous_threads[1])
+    result: Dict[str, Any] = {"config": config, "snapshot": snapshot, "opencv_net": onnx_path, "threads": threads,
+                              "warmup_frames": warmup, "timed_frames": rounds, "opencv_version": cv2.__version__}
+    for name, seconds in times.items():
+        median = float(statistics.median(seconds))
+        result[name] = {"ms_per_frame": 1e3 * median, "fps": 1.0 / median}
+    result["ours_vs_opencv"] = median_ratio(times["opencv"], times["ours"])
+    result["max_box_difference_px"] = float(np.abs(np.array(boxes["ours"]) - np.array(boxes["opencv"])).max())
+    return result

@@ -83,6 +83,7 @@ def _defaults() -> Config:
     c.TRAIN.CLS_WEIGHT = 1.0
     c.TRAIN.LOC_WEIGHT = 1.2
     c.TRAIN.MASK_WEIGHT = 1.0
+    c.TRAIN.GIOU_WEIGHT = 2.0  # centre-head (VitTrack) box loss; CLS_WEIGHT weighs its focal loss, LOC_WEIGHT its L1
     c.TRAIN.PRINT_FREQ = 20
     c.TRAIN.LOG_GRADS = False
     c.TRAIN.GRAD_CLIP = 10.0
@@ -168,6 +169,13 @@ def _defaults() -> Config:
     c.BAN.TYPE = "NanoBANv2"
     c.BAN.KWARGS = _open(True)
 
+    # One-stream models (VitTrack): with CENTER.CENTER the backbone takes template and search
+    # jointly and this centre head (HEADS) replaces neck and RPN/BAN; see pysot.models.one_stream.
+    c.CENTER = CN()
+    c.CENTER.CENTER = False
+    c.CENTER.TYPE = "CenterPredictor"
+    c.CENTER.KWARGS = _open(True)
+
     c.MASK = CN()
     c.MASK.MASK = False
     c.MASK.TYPE = "MaskCorr"
@@ -246,6 +254,14 @@ def _defaults() -> Config:
     c.TRACK.GLOBAL_SEARCH.FAILURE_SCORE = 0.3  # below this the target is taken as lost
     c.TRACK.GLOBAL_SEARCH.STEP = 128  # pixels the search region grows per lost frame
     c.TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE = 767
+    # VitTrack (one-stream): crop sides over sqrt(w * h), the score below which the target is
+    # reported lost (OpenCV's TrackerVit update() returns false), and whose arithmetic to follow:
+    # "opencv" (tracker_vit.cpp: BGR input, integer boxes, cvFloor) or "original" (the VitTracker
+    # Python tracker: RGB input, float boxes clipped with a 10-px margin).
+    c.TRACK.TEMPLATE_FACTOR = 2.0
+    c.TRACK.SEARCH_FACTOR = 4.0
+    c.TRACK.SCORE_THRESHOLD = 0.2
+    c.TRACK.POSTPROCESS = "opencv"
     return c
 
 
@@ -306,6 +322,7 @@ _RANGES = {
     "TRAIN.NUM_WORKERS": (lambda v: -1 <= v <= 1024, "in [-1, 1024]; -1 = the usable cores"), "TRAIN.MOMENTUM": _UNIT, "TRAIN.WEIGHT_DECAY": _UNIT,
     "TRAIN.CLS_WEIGHT": _within(0, 1000), "TRAIN.LOC_WEIGHT": _within(0, 1000), "TRAIN.MASK_WEIGHT": _within(0, 1000),
     "TRAIN.PRINT_FREQ": _AT_LEAST_ONE, "TRAIN.GRAD_CLIP": _within(0, MAX_FLOAT), "TRAIN.BASE_LR": _within(0, 10, True),
+    "TRAIN.GIOU_WEIGHT": _within(0, 1000),
     "TRAIN.ITERS_PER_EPOCH": _NON_NEGATIVE, "TRAIN.LR_WARMUP.EPOCH": _NON_NEGATIVE,
     "BACKBONE.LAYERS_LR": _within(0, 100), "BACKBONE.TRAIN_EPOCH": _NON_NEGATIVE,
     "DATASET.TEMPLATE.SHIFT": _within(0, MAX_SIDE), "DATASET.TEMPLATE.SCALE": _UNIT,
@@ -314,6 +331,7 @@ _RANGES = {
     "DATASET.SEARCH.BLUR": _UNIT, "DATASET.SEARCH.FLIP": _UNIT, "DATASET.SEARCH.COLOR": _UNIT,
     "DATASET.NEG": _UNIT, "DATASET.NEG_SAME_CATEGORY": _UNIT, "DATASET.GRAY": _UNIT,
     "DATASET.VIDEOS_PER_EPOCH": _NON_NEGATIVE,
+    "TRACK.TEMPLATE_FACTOR": _POSITIVE, "TRACK.SEARCH_FACTOR": _POSITIVE, "TRACK.SCORE_THRESHOLD": _UNIT,
 }
 # Crops the score map is computed between: a search crop smaller than the template has no map.
 _AT_LEAST_EXEMPLAR = ("TRACK.INSTANCE_SIZE", "TRACK.LOST_INSTANCE_SIZE", "TRACK.GLOBAL_SEARCH.MAX_INSTANCE_SIZE")

@@ -19,6 +19,7 @@ import numpy as np
 import torch.utils.data
 
 from pysot.datasets.anchor_target import AnchorTarget, SiamFCLabel
+from pysot.datasets.center_target import CenterTarget
 from pysot.datasets.point_target import PointTarget
 from pysot.datasets.augmentation import Augmentation, integers
 from pysot.utils.log import get_logger
@@ -26,6 +27,9 @@ from pysot.utils.log import get_logger
 logger = get_logger("pysot.datasets")
 
 CROP_SIZE = 511
+# The exemplar side the crop-511 images were cut for (training_dataset/crop.py): the target's context
+# square spans this many of their pixels, whatever template side a model then crops from them.
+CROP_EXEMPLAR_SIZE = 127
 SUB_DATASET_KEYS = ("ROOT", "ANNO", "FRAME_RANGE", "NUM_USE")
 
 
@@ -370,7 +374,7 @@ class TrainDataset(torch.utils.data.Dataset):
 
     def _load(self, track_index: int, frame: str) -> Tuple[np.ndarray, np.ndarray]:
         image, t = self._read(track_index, frame, "x")
-        return image, box_in_crop(t.boxes[frame], self.exemplar_size, image.shape[0])
+        return image, box_in_crop(t.boxes[frame], CROP_EXEMPLAR_SIZE, image.shape[0])
 
     def _load_mask(self, track_index: int, frame: str) -> np.ndarray:
         return self._read(track_index, frame, "m")[0]
@@ -385,7 +389,7 @@ class TrainDataset(torch.utils.data.Dataset):
             what = "crop" if kind == "x" else "mask crop (MASK.MASK is on)"
             raise FileNotFoundError(f"{d.name}: missing or unreadable {what} {path} (listed in {d.anno})")
         box = d.labels[video][track][1][frame]
-        return image, box_in_crop(box, self.exemplar_size, image.shape[0])
+        return image, box_in_crop(box, CROP_EXEMPLAR_SIZE, image.shape[0])
 
     def __getitem__(self, index: Union[int, Tuple[int, int]]) -> Dict[str, np.ndarray]:
         epoch, i = index if isinstance(index, tuple) else (0, int(index))
@@ -405,6 +409,9 @@ class TrainDataset(torch.utils.data.Dataset):
             z_img, z_box = self._load(*spec.template)
             x_img, x_box = self._load(*spec.search)
             x_mask = self._load_mask(*spec.search) if self.with_mask and not spec.negative else None
+        if isinstance(self.target, CenterTarget):  # VitTrack's crop factors (see center_target)
+            z_img, z_box = self.target.rescale(z_img, z_box, template=True)
+            x_img, x_box = self.target.rescale(x_img, x_box, template=False)
         template, _, _ = self.template_aug(rng, z_img, z_box, self.exemplar_size, gray)
         search, box, mask = self.search_aug(rng, x_img, x_box, self.search_size, gray, mask=x_mask)
         out = {
@@ -422,6 +429,8 @@ class TrainDataset(torch.utils.data.Dataset):
             out.update(label_cls=tgt["cls"], label_loc=tgt["delta"], label_loc_weight=tgt["delta_weight"])
         elif isinstance(self.target, PointTarget):
             out.update(label_cls=tgt["cls"], label_loc=tgt["delta"])
+        elif isinstance(self.target, CenterTarget):
+            out.update(heatmap=tgt["heatmap"], box=tgt["box"])
         else:
             out.update(label_cls=tgt["label"], label_weight=tgt["weight"])
         return out
@@ -486,7 +495,10 @@ def build_train_dataset(cfg, length: Optional[int] = None) -> TrainDataset:
     t, s = cfg.DATASET.TEMPLATE, cfg.DATASET.SEARCH
     template_aug = Augmentation(t.SHIFT, t.SCALE, t.BLUR, t.FLIP, t.COLOR, uniform_shift=True)
     search_aug = Augmentation(s.SHIFT, s.SCALE, s.BLUR, s.FLIP, s.COLOR, uniform_shift=s.UNIFORM_SHIFT)
-    if cfg.BAN.BAN:  # anchor-free (NanoTrack): one label per point
+    if cfg.CENTER.CENTER:  # one-stream centre head (VitTrack): Gaussian centre map + box
+        target = CenterTarget(cfg.TRAIN.SEARCH_SIZE, 16, cfg.TRACK.TEMPLATE_FACTOR, cfg.TRACK.SEARCH_FACTOR,
+                              cfg.TRAIN.EXEMPLAR_SIZE)
+    elif cfg.BAN.BAN:  # anchor-free (NanoTrack): one label per point
         target = PointTarget(cfg.POINT.STRIDE, cfg.TRAIN.SEARCH_SIZE, cfg.TRAIN.OUTPUT_SIZE, cfg.TRAIN.POS_NUM,
                              cfg.TRAIN.NEG_NUM, cfg.TRAIN.TOTAL_NUM)
     elif is_siamfc(cfg):

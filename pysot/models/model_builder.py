@@ -201,6 +201,14 @@ def _build(registry: Registry, node: CN, key: str, source: str, anchor_num: Opti
         raise ConfigError(message if message.startswith(where) else f"{where} ({node.TYPE}): {message}") from None
 
 
-def build_model(cfg: CN) -> ModelBuilder:
-    """The network described by ``cfg`` (on CPU, in train mode; call ``.eval()`` / ``.to(device)``)."""
+def build_model(cfg: CN) -> nn.Module:
+    """The network described by ``cfg`` (on CPU, in train mode; call ``.eval()`` / ``.to(device)``).
+
+    A Siamese :class:`ModelBuilder`, or with ``CENTER.CENTER`` a one-stream
+    :class:`~pysot.models.one_stream.OneStreamModel` (VitTrack).
+    """
+    if cfg.get("CENTER") is not None and cfg.CENTER.CENTER:
+        from pysot.models.one_stream import OneStreamModel
+
+        return OneStreamModel.from_config(cfg)
     return ModelBuilder.from_config(cfg)

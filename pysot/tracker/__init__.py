@@ -20,10 +20,11 @@ from pysot.tracker.siamfc_tracker import SiamFCTracker
 from pysot.tracker.siammask_tracker import SiamMaskTracker
 from pysot.tracker.siamrpn_lt_tracker import SiamRPNLTTracker
 from pysot.tracker.siamrpn_tracker import SiamRPNTracker
+from pysot.tracker.vit_tracker import VitTracker
 from pysot.utils.threads import use_default_threads
 
 __all__ = ["build_tracker", "check_tracker_type", "BaseTracker", "SiamRPNTracker", "SiamRPNLTTracker", "SiamMaskTracker",
-           "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker"]
+           "SiamFCTracker", "DaSiamRPNTracker", "MultiTracker", "NanoTracker", "VitTracker"]
 
 
 def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None,
@@ -63,13 +64,16 @@ def build_tracker(cfg, model: torch.nn.Module, fast: Optional[bool] = None,
 
 def model_head_kind(model: torch.nn.Module) -> Optional[str]:
     """What ``model``'s head outputs: ``"points"`` (BAN head, NanoTrack), ``"score map"``
-    (SiamFC's head) or ``"anchors"`` (an RPN head); ``None`` for a model that is no
+    (SiamFC's head), ``"anchors"`` (an RPN head) or ``"centre map"`` (a one-stream model's centre
+    head, VitTrack); ``None`` for a model that is no
     :class:`~pysot.models.model_builder.ModelBuilder` (an exported graph, a test double)."""
     from pysot.models.fast import FastModel
     from pysot.models.head.siamfc import SiamFCHead
     from pysot.models.model_builder import ModelBuilder
 
     inner = model.model if isinstance(model, FastModel) else model
+    if getattr(inner, "one_stream", False):
+        return "centre map"
     if not isinstance(inner, ModelBuilder):
         return None
     if inner.is_point_based:
@@ -85,7 +89,8 @@ def check_head_fits(cls, model: torch.nn.Module, where: str = "TRACK.TYPE") -> N
     if kind is None:
         return
     wanted = getattr(cls, "HEAD", None)
-    head = type(getattr(model, "model", model).head).__name__
+    inner = getattr(model, "model", model)
+    head = type(getattr(inner, "head", inner)).__name__
     if wanted is not None and wanted != kind:
         has_mask = bool(getattr(model, "has_mask", False))
         fits = ", ".join(n for n in TRACKERS if getattr(TRACKERS.get(n), "HEAD", None) == kind
@@ -113,6 +118,8 @@ def _inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch
     from pysot.models.model_builder import ModelBuilder
     from pysot.utils.model_load import model_device
 
+    if getattr(model, "one_stream", False) and fast is not False:
+        return _one_stream_inference_model(cfg, model, fast)
     if fast is False or isinstance(model, FastModel) or not isinstance(model, ModelBuilder):
         return model
     device = model_device(model)
@@ -151,3 +158,24 @@ def _bf16_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.M
         raise ValueError("precision bf16: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX); "
                          "use float32")
     return optimize_for_inference(model, device, search_size=int(cfg.TRACK.INSTANCE_SIZE), amp="bf16")
+
+
+def _one_stream_inference_model(cfg, model: torch.nn.Module, fast: Optional[bool]) -> torch.nn.Module:
+    """A one-stream model's fast copy: BatchNorm folded into the convolutions and the activations fused
+    (what OpenCV's DNN engine does to the exported graph), on the CPU in float32 unless ``fast=True``."""
+    import copy
+
+    from pysot.models.fast.fold import fold_and_fuse
+    from pysot.utils.model_load import model_device
+
+    device = model_device(model)
+    if fast is None and (not bool(cfg.TRACK.get("FAST", True)) or device.type != "cpu"
+                         or any(p.dtype != torch.float32 for p in model.parameters())):
+        return model
+    fast_model = copy.deepcopy(model).eval()
+    t, s = fast_model.template_size, fast_model.search_size
+    z = torch.zeros(1, 3, t, t, device=device)
+    x = torch.zeros(1, 3, s, s, device=device)
+    with torch.no_grad():
+        fold_and_fuse(fast_model, lambda m: m.forward_maps(z, x))
+    return fast_model
