@@ -99,7 +99,7 @@ def random_settings(num: int, seed: int = 0, instance_size: Sequence[Optional[in
     return out
 
 
-def _worker_init(parent_pid: int) -> None:
+def worker_init(parent_pid: int) -> None:
     from pysot.utils.threads import configure_threads
 
     die_with_parent(parent_pid)  # a killed search leaves no settings running
@@ -130,7 +130,7 @@ def _completed(pool: ProcessPoolExecutor, jobs: list, tracker: str) -> Iterator[
                              "(finished settings are kept: run the same command again to resume)") from None
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
+def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Kill the worker processes now (they ignore SIGINT; shutdown alone would wait for their settings)."""
     for process in list(getattr(pool, "_processes", {}).values()):
         if process.is_alive():
@@ -160,7 +160,7 @@ def search(
             # concurrent.futures, not multiprocessing.Pool: a worker killed mid-setting (OOM, kill -9)
             # breaks the executor and fails the pending futures, where Pool would wait forever.
             pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
-                                       initializer=_worker_init, initargs=(os.getpid(),))
+                                       initializer=worker_init, initargs=(os.getpid(),))
             outputs = _completed(pool, jobs, tracker)
         try:
             for setting, summary in outputs:
@@ -170,7 +170,7 @@ def search(
                 bar.update(1)
         except BaseException:  # Ctrl-C or an error: the workers ignore SIGINT, so stop them here
             if pool is not None:
-                _stop_workers(pool)
+                stop_workers(pool)
             raise
         finally:
             if pool is not None:

@@ -22,7 +22,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from pysot.utils.log import get_logger
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
-from toolkit.hp_search import _stop_workers, _worker_init
+from toolkit.hp_search import stop_workers, worker_init
 from toolkit.report import columns_for, rank_key
 from toolkit.runner import BenchmarkError, TrackerSpec, run_benchmark
 from toolkit.utils.results import atomic_write_text
@@ -105,7 +105,7 @@ def evaluate_snapshots(spec: TrackerSpec, snapshots: Sequence[Snapshot], dataset
         pool = None
         if workers > 1 and len(jobs) > 1:
             pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
-                                       initializer=_worker_init, initargs=(os.getpid(),))
+                                       initializer=worker_init, initargs=(os.getpid(),))
             outputs = _completed(pool, jobs, run)
         else:
             outputs = map(_evaluate_one, jobs)
@@ -117,7 +117,7 @@ def evaluate_snapshots(spec: TrackerSpec, snapshots: Sequence[Snapshot], dataset
                 bar.update(1)
         except BaseException:
             if pool is not None:
-                _stop_workers(pool)
+                stop_workers(pool)
             raise
         finally:
             if pool is not None:
@@ -159,9 +159,9 @@ def write_report(scored: Sequence[Tuple[Snapshot, Dict[str, float]]], protocol: 
 
 
 def _plot(scored, columns, best: Snapshot, dataset: str, path: str) -> None:
-    from toolkit.visualization.plots import _pyplot, _save
+    from toolkit.visualization.plots import load_pyplot, save_figure
 
-    plt = _pyplot()
+    plt = load_pyplot()
     fig, axes = plt.subplots(1, len(columns), figsize=(3.6 * len(columns), 3.2), squeeze=False)
     epochs = [s.epoch for s, _ in scored]
     for ax, (key, label, higher) in zip(axes[0], columns):
@@ -174,7 +174,7 @@ def _plot(scored, columns, best: Snapshot, dataset: str, path: str) -> None:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{dataset}: every snapshot", fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

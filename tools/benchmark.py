@@ -336,6 +336,10 @@ def _vittrack(args, bench) -> int:
           f"max box difference {r['max_box_difference_px']:.1f} px")
     if args.json:
         bench.write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _precision(args, bench) -> int:
     from pysot.tracker import cpu_has_bf16
 

@@ -81,7 +81,7 @@ def _link_sequences(paths, folder: str, what: str):
 
 def _heldout_benchmark(root: str, names) -> dict:
     """``<root>/OTB100.json`` for the sequences linked under ``root``: OPE on axis-aligned boxes."""
-    from training_dataset.readers import _frame_paths, _images_in, read_box_lines
+    from training_dataset.readers import list_frame_paths, list_images, read_box_lines
 
     meta = {}
     for name in names:
@@ -89,8 +89,8 @@ def _heldout_benchmark(root: str, names) -> dict:
         gt = next(os.path.join(sdir, n) for n in ("groundtruth.txt", "groundtruth_rect.txt")
                   if os.path.isfile(os.path.join(sdir, n)))
         rows = read_box_lines(gt)
-        images = next((imgs for sub in ("img", "color", "") if (imgs := _images_in(os.path.join(sdir, sub)))), [])
-        images = _frame_paths(gt, images, len(rows))
+        images = next((imgs for sub in ("img", "color", "") if (imgs := list_images(os.path.join(sdir, sub)))), [])
+        images = list_frame_paths(gt, images, len(rows))
         boxes = [[np.nan] * 4 if r is None else [r[0], r[1], r[2] - r[0], r[3] - r[1]] for r in rows]
         if not boxes or not np.all(np.isfinite(boxes[0])):
             raise ValueError(f"{gt}: the first frame has no box to initialise the tracker from")
@@ -131,11 +131,11 @@ def _start_snapshot(cfg, path: str) -> None:
     import torch
 
     from pysot.models import build_model
-    from pysot.training.trainer import _load_pretrained, seed_everything
+    from pysot.training.trainer import load_pretrained_weights, seed_everything
 
     seed_everything(cfg.TRAIN.SEED)  # the trainer seeds, then builds: the same initial weights
     model = build_model(cfg)
-    _load_pretrained(model, cfg)
+    load_pretrained_weights(model, cfg)
     torch.save({"epoch": 0, "state_dict": model.state_dict(), "config": cfg.dump()}, path)
 
 

@@ -84,11 +84,11 @@ def _sequence_video(name: str, images: Sequence[str], boxes: Sequence[Optional[L
     return VideoAnno(name, frames, {0: category} if category else {})
 
 
-def _images_in(folder: str) -> List[str]:
+def list_images(folder: str) -> List[str]:
     return sorted(p for p in glob.glob(os.path.join(folder, "*")) if p.lower().endswith(IMAGE_EXTS))
 
 
-def _frame_paths(gt_path: str, images: Sequence[str], num_boxes: int) -> List[str]:
+def list_frame_paths(gt_path: str, images: Sequence[str], num_boxes: int) -> List[str]:
     """Image path of each annotated frame.
 
     Numbered images (``00000001.jpg``) are addressed by number, so a missing file
@@ -189,16 +189,16 @@ def read_generic(root: str, split: str = "train") -> Iterator[VideoAnno]:
         name = os.path.basename(sdir)
         if base_names.count(name) > 1 or sdir == root:
             name = os.path.relpath(sdir, os.path.dirname(root) if sdir == root else root).replace(os.sep, "_")
-        images = next((imgs for sub in ("img", "color", "") if (imgs := _images_in(os.path.join(sdir, sub)))), [])
+        images = next((imgs for sub in ("img", "color", "") if (imgs := list_images(os.path.join(sdir, sub)))), [])
         category = _category(sdir, root)
         absent = _absent_flags(sdir)
         for suffix, gt in _ground_truths(sdir):
             boxes = read_box_lines(gt)
-            frame_paths = _frame_paths(gt, images, len(boxes))
+            frame_paths = list_frame_paths(gt, images, len(boxes))
             masks = None
-            mask_files = [p for p in _images_in(os.path.join(sdir, "masks")) if p.lower().endswith(".png")]
+            mask_files = [p for p in list_images(os.path.join(sdir, "masks")) if p.lower().endswith(".png")]
             if mask_files:
-                masks = _frame_paths(os.path.join(sdir, "masks"), mask_files, len(boxes))
+                masks = list_frame_paths(os.path.join(sdir, "masks"), mask_files, len(boxes))
             yield _sequence_video(name + suffix, frame_paths, boxes, category, absent, masks=masks, source=gt)
 
 
@@ -210,9 +210,9 @@ def read_got10k(root: str, split: str = "train") -> Iterator[VideoAnno]:
         gt = os.path.join(sdir, "groundtruth.txt")
         if not os.path.isfile(gt):
             continue
-        images = _images_in(sdir)
+        images = list_images(sdir)
         boxes = read_box_lines(gt)
-        images = _frame_paths(gt, images, len(boxes))
+        images = list_frame_paths(gt, images, len(boxes))
         category = None
         meta = os.path.join(sdir, "meta_info.ini")
         if os.path.isfile(meta):
@@ -237,9 +237,9 @@ def read_lasot(root: str, split: str = "train") -> Iterator[VideoAnno]:
             gt = os.path.join(sdir, "groundtruth.txt")
             if not os.path.isfile(gt):
                 continue
-            images = _images_in(os.path.join(sdir, "img"))
+            images = list_images(os.path.join(sdir, "img"))
             boxes = read_box_lines(gt)
-            images = _frame_paths(gt, images, len(boxes))
+            images = list_frame_paths(gt, images, len(boxes))
             occ = _read_flags(os.path.join(sdir, "full_occlusion.txt")) or []
             oov = _read_flags(os.path.join(sdir, "out_of_view.txt")) or []
             n = max(len(occ), len(oov))

@@ -504,22 +504,6 @@ def compare_precision(config: str, snapshot: Optional[str], sequences: Sequence[
     """
     from pysot.config import load_cfg
     from pysot.io.video import open_frames
-def benchmark_vittrack(config: str, snapshot: str, onnx_path: str, frames: Sequence[np.ndarray],
-                       init_box: Sequence[float], warmup: int = 5, rounds: Optional[int] = None,
-                       threads: Optional[int] = None) -> Dict[str, Any]:
-    """VitTrack on real frames: our ``VitTracker`` (PyTorch) vs OpenCV's ``cv2.TrackerVit`` running
-    ``onnx_path`` (our export of the same weights, ``tools/export_onnx.py --opencv``).
-
-    Both are initialised on ``frames[0]`` with ``init_box`` (integers, as OpenCV takes it) and track the
-    same frames interleaved frame by frame, in one process on the CPU with the same thread count for
-    torch and OpenCV (``threads``, default torch's); a frame is one full ``track``/``update`` call.
-    ``snapshot`` may be empty (random weights: speed does not depend on them). Returns per tracker
-    ``ms_per_frame``/``fps`` (medians over the timed frames), ``ours_vs_opencv`` (median per-frame
-    ratio, > 1: ours is faster) and ``max_box_difference_px`` between the two trackers' boxes.
-    """
-    import cv2
-
-    from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.tracker import build_tracker
     from pysot.utils.model_load import load_pretrain
@@ -566,6 +550,28 @@ def benchmark_vittrack(config: str, snapshot: str, onnx_path: str, frames: Seque
     finally:
         torch.set_num_threads(previous)
     return out
+
+
+def benchmark_vittrack(config: str, snapshot: str, onnx_path: str, frames: Sequence[np.ndarray],
+                       init_box: Sequence[float], warmup: int = 5, rounds: Optional[int] = None,
+                       threads: Optional[int] = None) -> Dict[str, Any]:
+    """VitTrack on real frames: our ``VitTracker`` (PyTorch) vs OpenCV's ``cv2.TrackerVit`` running
+    ``onnx_path`` (our export of the same weights, ``tools/export_onnx.py --opencv``).
+
+    Both are initialised on ``frames[0]`` with ``init_box`` (integers, as OpenCV takes it) and track the
+    same frames interleaved frame by frame, in one process on the CPU with the same thread count for
+    torch and OpenCV (``threads``, default torch's); a frame is one full ``track``/``update`` call.
+    ``snapshot`` may be empty (random weights: speed does not depend on them). Returns per tracker
+    ``ms_per_frame``/``fps`` (medians over the timed frames), ``ours_vs_opencv`` (median per-frame
+    ratio, > 1: ours is faster) and ``max_box_difference_px`` between the two trackers' boxes.
+    """
+    import cv2
+
+    from pysot.config import load_cfg
+    from pysot.models import build_model
+    from pysot.tracker import build_tracker
+    from pysot.utils.model_load import load_pretrain
+
     if not hasattr(cv2, "TrackerVit_create"):
         raise RuntimeError("this OpenCV build has no cv2.TrackerVit (opencv-python >= 4.9 has it)")
     previous_threads = (torch.get_num_threads(), cv2.getNumThreads())

@@ -40,13 +40,13 @@ __all__ = ["TemplateGraph", "TrackGraph", "export_onnx", "verify_onnx", "export_
            "OPENCV_NANO_SCORE_SIZE"]
 
 
-def _inner(model: nn.Module) -> nn.Module:
+def unwrap_model(model: nn.Module) -> nn.Module:
     """The ModelBuilder itself (unwraps a :class:`~pysot.models.fast.FastModel`)."""
     return model.model if isinstance(model, FastModel) else model
 
 
 @contextlib.contextmanager
-def _evaluating(model: nn.Module):
+def evaluating(model: nn.Module):
     """``model`` in eval mode for the block; its train/eval flags and cached template restored after.
 
     The exporter restores the train flag of the module it is given, and a new wrapper module
@@ -69,7 +69,7 @@ class TemplateGraph(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = _inner(model)
+        self.model = unwrap_model(model)
 
     def forward(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         self.model.template(z)
@@ -82,7 +82,7 @@ class TrackGraph(nn.Module):
 
     def __init__(self, model: nn.Module, spec: Any) -> None:
         super().__init__()
-        self.model = _inner(model)
+        self.model = unwrap_model(model)
         self.spec = spec
         self.output_keys = ["cls", "loc"] + (["mask"] if getattr(self.model, "has_mask", False) else [])
 
@@ -94,7 +94,7 @@ class TrackGraph(nn.Module):
         return tuple(out[k] for k in self.output_keys)
 
 
-def _export(module: nn.Module, args: Tuple[torch.Tensor, ...], path: str, input_names: List[str],
+def export_graph(module: nn.Module, args: Tuple[torch.Tensor, ...], path: str, input_names: List[str],
             output_names: List[str], opset: int, dynamic_axes: Optional[Dict[str, Dict[int, str]]] = None) -> None:
     with atomic_open(path, "wb") as f, warnings.catch_warnings():
         # Shape checks in the correlation become constants: intended, the batch is fixed.
@@ -119,7 +119,7 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
     Returns:
         ``{"template": path, "track": path, "meta": path, "template_outputs": names, "track_outputs": names}``.
     """
-    inner = _inner(model)
+    inner = unwrap_model(model)
     if model_device(inner).type != "cpu":
         raise ValueError("export_onnx: move the model to the CPU first (model.to('cpu'))")
     if batch < 1:
@@ -128,7 +128,7 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
     x = torch.rand(batch, 3, search_size, search_size) * 255
     paths = {"template": out_prefix + "_template.onnx", "track": out_prefix + "_track.onnx",
              "meta": out_prefix + ".json"}
-    with _evaluating(inner), torch.no_grad():
+    with evaluating(inner), torch.no_grad():
         inner.template(z)
         template_leaves, spec = flatten_tensors(inner._template_state)
         template_names = [f"t{i}" for i in range(len(template_leaves))]
@@ -136,8 +136,8 @@ def export_onnx(model: nn.Module, out_prefix: str, search_size: int = 255, templ
         dynamic_axes = None
         if dynamic_search:
             dynamic_axes = {"x": {2: "S", 3: "S"}, **{k: {2: "H", 3: "W"} for k in track.output_keys}}
-        _export(TemplateGraph(inner), (z,), paths["template"], ["z"], template_names, opset)
-        _export(track, (x, *template_leaves), paths["track"], ["x"] + template_names, track.output_keys, opset,
+        export_graph(TemplateGraph(inner), (z,), paths["template"], ["z"], template_names, opset)
+        export_graph(track, (x, *template_leaves), paths["track"], ["x"] + template_names, track.output_keys, opset,
                 dynamic_axes)
     meta = {"batch": batch, "template_size": template_size, "search_size": search_size,
             "dynamic_search": bool(dynamic_search),
@@ -167,8 +167,8 @@ def verify_onnx(model: nn.Module, exported: Dict[str, Any], seed: int = 0,
     b, tz, sx = meta["batch"], meta["template_size"], search_size or meta["search_size"]
     z = torch.rand(b, 3, tz, tz, generator=g) * 255 if z is None else z
     x = torch.rand(b, 3, sx, sx, generator=g) * 255 if x is None else x
-    inner = _inner(model)
-    with _evaluating(inner), torch.no_grad():
+    inner = unwrap_model(model)
+    with evaluating(inner), torch.no_grad():
         inner.template(z)
         reference = inner.track(x)
     options = ort.SessionOptions()
@@ -200,7 +200,7 @@ class NanoBackboneGraph(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = _inner(model)
+        self.model = unwrap_model(model)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         features = self.model.backbone(image)
@@ -212,7 +212,7 @@ class NanoNeckHeadGraph(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = _inner(model)
+        self.model = unwrap_model(model)
 
     def forward(self, z_f: torch.Tensor, x_f: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         head = self.model.head
@@ -228,7 +228,7 @@ def export_opencv_nano(model: nn.Module, out_prefix: str, opset: int = 14, templ
     Raises ``ValueError`` for a model OpenCV's tracker cannot run (no BAN head, or a score map
     other than 16x16, such as NanoTrack V3's 15x15).
     """
-    inner = _inner(model)
+    inner = unwrap_model(model)
     if not getattr(inner, "is_point_based", False):
         raise ValueError("--opencv: cv2.TrackerNano runs NanoTrack models only (a BAN head: BAN.BAN True)")
     if model_device(inner).type != "cpu":
@@ -236,16 +236,16 @@ def export_opencv_nano(model: nn.Module, out_prefix: str, opset: int = 14, templ
     z = torch.rand(1, 3, template_size, template_size) * 255
     x = torch.rand(1, 3, search_size, search_size) * 255
     paths = {"backbone": out_prefix + "_backbone.onnx", "neckhead": out_prefix + "_neckhead.onnx"}
-    with _evaluating(inner), torch.no_grad():
+    with evaluating(inner), torch.no_grad():
         backbone = NanoBackboneGraph(inner)
         z_f, x_f = backbone(z), backbone(x)
         cls, _ = NanoNeckHeadGraph(inner)(z_f, x_f)
         if tuple(cls.shape[-2:]) != (OPENCV_NANO_SCORE_SIZE, OPENCV_NANO_SCORE_SIZE):
             raise ValueError(f"--opencv: cv2.TrackerNano assumes a {OPENCV_NANO_SCORE_SIZE}x{OPENCV_NANO_SCORE_SIZE} "
                              f"score map; this model gives {cls.shape[-2]}x{cls.shape[-1]} (NanoTrack V1/V2 only)")
-        _export(backbone, (x,), paths["backbone"], ["input"], ["output"], opset,
+        export_graph(backbone, (x,), paths["backbone"], ["input"], ["output"], opset,
                 {"input": {2: "H", 3: "W"}, "output": {2: "h", 3: "w"}})
-        _export(NanoNeckHeadGraph(inner), (z_f, x_f), paths["neckhead"], ["input1", "input2"],
+        export_graph(NanoNeckHeadGraph(inner), (z_f, x_f), paths["neckhead"], ["input1", "input2"],
                 ["output1", "output2"], opset)
     logger.info("wrote %s and %s (cv2.TrackerNano)", paths["backbone"], paths["neckhead"])
     return paths
@@ -260,8 +260,8 @@ def verify_opencv_nano(model: nn.Module, paths: Dict[str, str], seed: int = 0, t
     g = torch.Generator().manual_seed(seed)
     z = torch.rand(1, 3, template_size, template_size, generator=g) * 255
     x = torch.rand(1, 3, search_size, search_size, generator=g) * 255
-    inner = _inner(model)
-    with _evaluating(inner), torch.no_grad():
+    inner = unwrap_model(model)
+    with evaluating(inner), torch.no_grad():
         backbone = NanoBackboneGraph(inner)
         z_f, x_f = backbone(z), backbone(x)
         cls, loc = NanoNeckHeadGraph(inner)(z_f, x_f)

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pysot.models.export import _evaluating, _export, _inner
+from pysot.models.export import evaluating, export_graph, unwrap_model
 from pysot.utils.fileio import atomic_open
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
@@ -80,7 +80,7 @@ def check_opencv_dasiamrpn_model(model: nn.Module) -> None:
     """Raise ``ValueError`` (one line, the reason) if cv2.TrackerDaSiamRPN cannot run ``model``."""
     from pysot.models.head.rpn import UPChannelRPN
 
-    inner = _inner(model)
+    inner = unwrap_model(model)
     head = getattr(inner, "rpn_head", None)
     if not isinstance(head, UPChannelRPN):
         raise ValueError("--opencv: cv2.TrackerDaSiamRPN runs UP-channel SiamRPN / DaSiamRPN models only "
@@ -119,7 +119,7 @@ class OpenCVDaSiamRPNMain(nn.Module):
 
     def __init__(self, model: nn.Module, loc_kernel: torch.Tensor, cls_kernel: torch.Tensor) -> None:
         super().__init__()
-        inner = _inner(model)
+        inner = unwrap_model(model)
         self.backbone = inner.backbone
         self.head = inner.rpn_head
         self.loc_kernel = nn.Parameter(loc_kernel.detach().clone(), requires_grad=False)
@@ -212,7 +212,7 @@ def export_opencv_dasiamrpn(model: nn.Module, out_prefix: str, opset: int = 11) 
     Returns ``{"model": path, "kernel_cls1": path, "kernel_r1": path}``.
     """
     check_opencv_dasiamrpn_model(model)
-    inner = _inner(model)
+    inner = unwrap_model(model)
     if model_device(inner).type != "cpu":
         raise ValueError("export_opencv_dasiamrpn: move the model to the CPU first (model.to('cpu'))")
     spec = OPENCV_DASIAMRPN
@@ -220,7 +220,7 @@ def export_opencv_dasiamrpn(model: nn.Module, out_prefix: str, opset: int = 11) 
     x = torch.rand(1, 3, spec["instance_size"], spec["instance_size"]) * 255
     paths = {key: out_prefix + suffix for key, suffix in OPENCV_DASIAMRPN_FILES.items()}
     head = inner.rpn_head
-    with _evaluating(inner), torch.no_grad():
+    with evaluating(inner), torch.no_grad():
         z_f = inner.backbone(z)
         if tuple(z_f.shape[-2:]) != (spec["kernel_size"] + 2,) * 2:
             raise ValueError(f"--opencv: cv2.TrackerDaSiamRPN needs 6x6 template features for a 127-px crop; "
@@ -233,11 +233,11 @@ def export_opencv_dasiamrpn(model: nn.Module, out_prefix: str, opset: int = 11) 
             raise ValueError(f"--opencv: cv2.TrackerDaSiamRPN assumes a {size}x{size} score map for a 271-px "
                              f"search; this model gives {score.shape[-2]}x{score.shape[-1]}")
         # OpenCV runs the main net on both crop sizes: trace it without fixed spatial sizes.
-        _export(main, (x,), paths["model"], ["input"], ["delta", "score"], opset,
+        export_graph(main, (x,), paths["model"], ["input"], ["delta", "score"], opset,
                 {"input": {2: "H", 3: "W"}, "delta": {2: "h", 3: "w"}, "score": {2: "h", 3: "w"}})
         _rename_for_opencv(paths["model"], _backbone_output_name(paths["model"]))
-        _export(_KernelNet(head.template_loc_conv), (z_f,), paths["kernel_r1"], ["input"], ["r1"], opset)
-        _export(_KernelNet(head.template_cls_conv), (z_f,), paths["kernel_cls1"], ["input"], ["cls1"], opset)
+        export_graph(_KernelNet(head.template_loc_conv), (z_f,), paths["kernel_r1"], ["input"], ["r1"], opset)
+        export_graph(_KernelNet(head.template_cls_conv), (z_f,), paths["kernel_cls1"], ["input"], ["cls1"], opset)
     logger.info("wrote %s, %s and %s (cv2.TrackerDaSiamRPN)", *paths.values())
     return paths
 
@@ -257,8 +257,8 @@ def verify_opencv_dasiamrpn(model: nn.Module, paths: Dict[str, str], seed: int =
     g = torch.Generator().manual_seed(seed)
     z = torch.rand(1, 3, spec["exemplar_size"], spec["exemplar_size"], generator=g) * 255
     x = torch.rand(1, 3, spec["instance_size"], spec["instance_size"], generator=g) * 255
-    inner = _inner(model)
-    with _evaluating(inner), torch.no_grad():
+    inner = unwrap_model(model)
+    with evaluating(inner), torch.no_grad():
         z_f = inner.backbone(z)
         inner.template(z)
         reference = inner.track(x)

@@ -13,7 +13,7 @@ from typing import Dict, Tuple
 import torch
 import torch.nn as nn
 
-from pysot.models.export import _evaluating, _export, _inner, compare_outputs
+from pysot.models.export import evaluating, export_graph, unwrap_model, compare_outputs
 from pysot.utils.log import get_logger
 from pysot.utils.model_load import model_device
 
@@ -30,14 +30,14 @@ class VitGraph(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = _inner(model)
+        self.model = unwrap_model(model)
 
     def forward(self, template: torch.Tensor, search: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return self.model.forward_maps(template, search)
 
 
 def _check(model: nn.Module) -> nn.Module:
-    inner = _inner(model)
+    inner = unwrap_model(model)
     if not getattr(inner, "one_stream", False):
         raise ValueError("--opencv: cv2.TrackerVit runs one-stream models (CENTER.CENTER True, e.g. "
                          "experiments/vittrack)")
@@ -59,13 +59,13 @@ def export_opencv_vit(model: nn.Module, out_path: str, opset: int = 14) -> str:
     inner = _check(model)
     t, s, f = OPENCV_VIT_SIZES
     z, x = torch.randn(1, 3, t, t), torch.randn(1, 3, s, s)
-    with _evaluating(inner), torch.no_grad():
+    with evaluating(inner), torch.no_grad():
         graph = VitGraph(inner)
         score, _, _ = graph(z, x)
         if tuple(score.shape[-2:]) != (f, f):
             raise ValueError(f"--opencv: cv2.TrackerVit assumes a {f}x{f} score map; this model gives "
                              f"{score.shape[-2]}x{score.shape[-1]}")
-        _export(graph, (z, x), out_path, ["template", "search"], ["output1", "output2", "output3"], opset)
+        export_graph(graph, (z, x), out_path, ["template", "search"], ["output1", "output2", "output3"], opset)
     logger.info("wrote %s (cv2.TrackerVit)", out_path)
     return out_path
 
@@ -79,7 +79,7 @@ def verify_opencv_vit(model: nn.Module, path: str, seed: int = 0) -> Dict[str, f
     t, s, _ = OPENCV_VIT_SIZES
     g = torch.Generator().manual_seed(seed)
     z, x = torch.randn(1, 3, t, t, generator=g), torch.randn(1, 3, s, s, generator=g)
-    with _evaluating(inner), torch.no_grad():
+    with evaluating(inner), torch.no_grad():
         ref = VitGraph(inner)(z, x)
     options = ort.SessionOptions()
     options.log_severity_level = 3

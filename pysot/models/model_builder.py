@@ -6,14 +6,14 @@ Attribute names (``backbone``, ``neck``, ``rpn_head``, ``mask_head``,
 """
 from __future__ import annotations
 
-import inspect
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from pysot.config import CN, ConfigError
-from pysot.core.registry import BACKBONES, HEADS, MASK_HEADS, NECKS, REFINE_HEADS, Registry, RegistryError
+from pysot.core.registry import BACKBONES, HEADS, MASK_HEADS, NECKS, REFINE_HEADS
+from pysot.models.components import build_component
 
 # Importing the component packages fills the registries.
 import pysot.models.backbone  # noqa: F401  (registration side effect)
@@ -150,13 +150,13 @@ class ModelBuilder(nn.Module):
         """Map ``BACKBONE``/``ADJUST``/``RPN`` or ``BAN``/``MASK``/``REFINE`` of ``cfg`` onto the registries."""
         source = str(cfg.get("CONFIG_FILE", "") or "")
         anchor_num = len(cfg.ANCHOR.RATIOS) * len(cfg.ANCHOR.SCALES)
-        backbone = _build(BACKBONES, cfg.BACKBONE, "BACKBONE", source)
-        neck = _build(NECKS, cfg.ADJUST, "ADJUST", source) if cfg.ADJUST.ADJUST else None
+        backbone = build_component(BACKBONES, cfg.BACKBONE, "BACKBONE", source)
+        neck = build_component(NECKS, cfg.ADJUST, "ADJUST", source) if cfg.ADJUST.ADJUST else None
         # A BAN head (NanoTrack, anchor-free) replaces the RPN head; the RPN section is then unused.
-        ban_head = _build(HEADS, cfg.BAN, "BAN", source) if cfg.BAN.BAN else None
-        rpn_head = None if ban_head is not None else _build(HEADS, cfg.RPN, "RPN", source, anchor_num=anchor_num)
-        mask_head = _build(MASK_HEADS, cfg.MASK, "MASK", source) if cfg.MASK.MASK else None
-        refine_head = _build(REFINE_HEADS, cfg.REFINE, "REFINE", source) if cfg.REFINE.REFINE else None
+        ban_head = build_component(HEADS, cfg.BAN, "BAN", source) if cfg.BAN.BAN else None
+        rpn_head = None if ban_head is not None else build_component(HEADS, cfg.RPN, "RPN", source, anchor_num=anchor_num)
+        mask_head = build_component(MASK_HEADS, cfg.MASK, "MASK", source) if cfg.MASK.MASK else None
+        refine_head = build_component(REFINE_HEADS, cfg.REFINE, "REFINE", source) if cfg.REFINE.REFINE else None
         try:
             return cls(backbone=backbone, rpn_head=rpn_head, neck=neck, mask_head=mask_head, refine_head=refine_head,
                        ban_head=ban_head)
@@ -173,32 +173,6 @@ def _check_head_protocol(role: str, head: Optional[nn.Module]) -> None:
         raise ValueError(f"{role} {type(head).__name__} lacks {' and '.join(missing)}: a head subclasses "
                          "pysot.models.head.base.SiameseHead and implements prepare_template(z_f) (template-only "
                          "work, cached) and match(template, x_f) -> (cls, loc); see docs/models.md")
-
-
-def _build(registry: Registry, node: CN, key: str, source: str, anchor_num: Optional[int] = None) -> nn.Module:
-    """``registry.build(node.TYPE, node.KWARGS)`` with errors naming the file and key."""
-    prefix = f"{source}: " if source else ""
-    try:
-        component = registry.get(node.TYPE)
-    except RegistryError as e:
-        raise ConfigError(f"{prefix}{key}.TYPE: {e}") from None
-    kwargs = dict(node.KWARGS)
-    if anchor_num is not None and "anchor_num" in inspect.signature(component).parameters:
-        # The anchor count follows RATIOS x SCALES; a YAML value must agree with it.
-        given = kwargs.setdefault("anchor_num", anchor_num)
-        if given != anchor_num:
-            raise ConfigError(
-                f"{prefix}{key}.KWARGS.anchor_num is {given} but ANCHOR.RATIOS x ANCHOR.SCALES "
-                f"gives {anchor_num} anchors"
-            )
-    where = f"{prefix}{key}.KWARGS"
-    try:
-        return registry.build(node.TYPE, kwargs, where=where)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as e:
-        message = str(e)
-        raise ConfigError(message if message.startswith(where) else f"{where} ({node.TYPE}): {message}") from None
 
 
 def build_model(cfg: CN) -> nn.Module:

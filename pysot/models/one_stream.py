@@ -80,13 +80,13 @@ class OneStreamModel(nn.Module):
     def from_config(cls, cfg: CN) -> "OneStreamModel":
         """``BACKBONE`` (a one-stream backbone) and ``CENTER`` (the head) of ``cfg``."""
         from pysot.core.registry import BACKBONES, HEADS
-        from pysot.models.model_builder import _build
+        from pysot.models.components import build_component
 
         source = str(cfg.get("CONFIG_FILE", "") or "")
         prefix = f"{source}: " if source else ""
         if cfg.ADJUST.ADJUST:
             raise ConfigError(f"{prefix}ADJUST.ADJUST: a one-stream model (CENTER.CENTER) has no neck; set it False")
-        backbone = _build(BACKBONES, cfg.BACKBONE, "BACKBONE", source)
+        backbone = build_component(BACKBONES, cfg.BACKBONE, "BACKBONE", source)
         if not getattr(backbone, "one_stream", False):
             raise ConfigError(f"{prefix}BACKBONE.TYPE: {cfg.BACKBONE.TYPE} is not a one-stream backbone "
                               "(CENTER.CENTER needs one that takes template and search jointly, e.g. "
@@ -95,7 +95,7 @@ class OneStreamModel(nn.Module):
         kwargs.setdefault("in_channels", backbone.embed_dim)
         kwargs.setdefault("feat_size", backbone.feat_size[0])
         node = CN({"TYPE": cfg.CENTER.TYPE, "KWARGS": kwargs})
-        head = _build(HEADS, node, "CENTER", source)
+        head = build_component(HEADS, node, "CENTER", source)
         for key, want in (("TRACK.EXEMPLAR_SIZE", backbone.template_size),
                           ("TRACK.INSTANCE_SIZE", backbone.search_size)):
             section, name = key.split(".")

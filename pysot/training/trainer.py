@@ -79,7 +79,7 @@ def _load_weights(key: str, model: nn.Module, source, strict: bool = False, name
         raise CheckpointError(f"{key}: {e}") from None
 
 
-def _load_pretrained(model: nn.Module, cfg: CN) -> None:
+def load_pretrained_weights(model: nn.Module, cfg: CN) -> None:
     if cfg.BACKBONE.PRETRAINED:
         logger.info(f"backbone weights from {cfg.BACKBONE.PRETRAINED}")
         _load_weights("BACKBONE.PRETRAINED", model.backbone, cfg.BACKBONE.PRETRAINED)
@@ -167,7 +167,7 @@ class Trainer:
         cfg, device = self.cfg, self.device
         self.model = build_model(cfg).to(device)
         if not resume:
-            _load_pretrained(self.model, cfg)
+            load_pretrained_weights(self.model, cfg)
         self._build_optimizer(cfg.TRAIN.START_EPOCH)
         self.unfreezer = BackboneUnfreezer(getattr(self.model, "backbone", None), cfg.BACKBONE.TRAIN_LAYERS,
                                            cfg.BACKBONE.TRAIN_EPOCH, log=self.dist.is_main)

@@ -34,7 +34,7 @@ SHARED_SEQUENCES = {"bag": "VOT/bag", "ball1": "VOT/ball1/color", "book": "VOT/b
 def synthetic_snapshot(folder, experiment="dasiamrpn_vot", fixture="dasiamrpn_vot") -> str:
     """The release-layout synthetic weights (parity rule), converted to a pysot checkpoint in ``folder``."""
     from pysot.config import load_cfg
-    from pysot.utils.convert import convert_checkpoint
+    from pysot.models.convert import convert_checkpoint
 
     fx = load_fixture(fixture)
     path = os.path.join(str(folder), f"{experiment}_synthetic.pth")
@@ -135,7 +135,7 @@ def test_cv2_dnn_matches_pytorch(synthetic_export):
     from pysot.config import load_cfg
     from pysot.models import build_model
     from pysot.models.export_dasiamrpn import verify_opencv_dasiamrpn
-    from pysot.utils.convert import convert_dasiamrpn
+    from pysot.models.convert import convert_dasiamrpn
 
     fx = load_fixture("dasiamrpn_vot")
     model = build_model(load_cfg(CONFIG.format("dasiamrpn_vot"))).eval()

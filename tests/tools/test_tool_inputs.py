@@ -122,7 +122,7 @@ def test_export_onnx_says_where_the_files_are_not_where_they_were_staged(tmp_pat
 def test_export_onnx_failing_mid_export_leaves_no_partial_files(tmp_path, monkeypatch, log_messages):
     import pysot.models.export as export
 
-    real = export._export
+    real = export.export_graph
     calls = []
 
     def second_graph_fails(*args, **kwargs):
@@ -131,7 +131,7 @@ def test_export_onnx_failing_mid_export_leaves_no_partial_files(tmp_path, monkey
             raise OSError(28, "No space left on device")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(export, "_export", second_graph_fails)
+    monkeypatch.setattr(export, "export_graph", second_graph_fails)
     out = tmp_path / "onnx"
     assert load_tool("export_onnx").main(["--config", TINY_CONFIG, "--no-verify", "--output", str(out / "m")]) == 2
     assert "No space left on device" in log_messages[-1]

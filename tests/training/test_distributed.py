@@ -206,7 +206,10 @@ def _assert_matches_reference(path, reference):
 @pytest.mark.slow
 def test_torchrun_two_processes_equal_one_process_on_the_same_global_batch(data, tmp_path):
     snap = tmp_path / "snap"
-    opts = _opts(data, snap, epochs=2, iters=2, batch=2)
+    # per_sample: sample i of an epoch is the same whichever process draws it, so one process can
+    # rebuild the global batch (the default pysot sampler draws from each process's own global stream,
+    # as the original does)
+    opts = _opts(data, snap, epochs=2, iters=2, batch=2) + ["DATASET.SAMPLER", "per_sample"]
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                            "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + opts,
                           cwd=REPO, env=_env(), capture_output=True, text=True, timeout=300)
@@ -216,14 +219,14 @@ def test_torchrun_two_processes_equal_one_process_on_the_same_global_batch(data,
     _assert_matches_reference(snap / "latest.pth", _reference_two_ranks(load_cfg(CFG, opts), steps=4))
 
 
-def _srun(data, snap, port, tmp_path, **opts_kw):
+def _srun(data, snap, port, tmp_path, extra=(), **opts_kw):
     """Two processes with the variables ``srun --ntasks 2`` gives its tasks (no torchrun)."""
     procs = []
     for rank in range(2):
         env = _env(SLURM_PROCID=str(rank), SLURM_NTASKS="2", SLURM_LOCALID=str(rank), SLURM_JOB_ID="4242",
                    SLURM_JOB_NODELIST="localhost", MASTER_PORT=str(port))
         cmd = [sys.executable, "tools/train.py", "--cfg", CFG, "--device", "cpu", "--opts"] + _opts(data, snap,
-                                                                                                    **opts_kw)
+                                                                                                    **opts_kw) + list(extra)
         log = open(tmp_path / f"rank{rank}.log", "w")
         procs.append(subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
                                       start_new_session=True))
@@ -242,13 +245,14 @@ def _wait_all(procs, timeout=300):
 @pytest.mark.slow
 def test_srun_tasks_train_as_one_ddp_run(data, tmp_path):
     snap = tmp_path / "snap"
-    rcs = _wait_all(_srun(data, snap, _free_port(), tmp_path, epochs=2, iters=2, batch=2))
+    rcs = _wait_all(_srun(data, snap, _free_port(), tmp_path, epochs=2, iters=2, batch=2,
+                          extra=["DATASET.SAMPLER", "per_sample"]))  # as in the torchrun test above
     logs = [(tmp_path / f"rank{r}.log").read_text() for r in range(2)]
     assert rcs == [0, 0], logs[0][-2000:] + logs[1][-2000:]
     assert "2 process(es)" in logs[0]
     ck = load_checkpoint(str(snap / "latest.pth"))
     assert ck["iteration"] == 4 and ck["world_size"] == 2
-    opts = _opts(data, snap, epochs=2, iters=2, batch=2)
+    opts = _opts(data, snap, epochs=2, iters=2, batch=2) + ["DATASET.SAMPLER", "per_sample"]
     _assert_matches_reference(snap / "latest.pth", _reference_two_ranks(load_cfg(CFG, opts), steps=4))
 
 

@@ -13,7 +13,7 @@ from toolkit.evaluation.ope import NORM_PRECISION_THRESHOLDS, PRECISION_AT, PREC
 from toolkit.evaluation.vot import VOTResult
 
 
-def _pyplot():
+def load_pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never needs a display
@@ -22,7 +22,7 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str) -> str:
+def save_figure(fig, path: str) -> str:
     with atomic_open(path, "wb") as f:
         fig.savefig(f, format=os.path.splitext(path)[1][1:], dpi=150, bbox_inches="tight")
     return path
@@ -44,7 +44,7 @@ def plot_ope(
     With ``attribute``, only the videos carrying it are used (titles say how many).
     Returns the written file paths.
     """
-    plt = _pyplot()
+    plt = load_pyplot()
     if attribute:
         results = {
             t: r.subset([v for v in r.videos if attribute in r.attributes.get(v, [])]) for t, r in results.items()
@@ -76,14 +76,14 @@ def plot_ope(
         ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{title} on {dataset}{suffix}", xlim=(xs[0], xs[-1]), ylim=(0, 1.0))
         ax.grid(True, linestyle=":")
         ax.legend(loc="lower left" if kind == "success" else "lower right", fontsize=8)
-        paths.append(_save(fig, os.path.join(out_dir, f"{kind}{tag}.{fmt}")))
+        paths.append(save_figure(fig, os.path.join(out_dir, f"{kind}{tag}.{fmt}")))
         plt.close(fig)
     return paths
 
 
 def plot_eao(results: Dict[str, VOTResult], out_dir: str, dataset: str, interval: Tuple[int, int], fmt: str = "png") -> List[str]:
     """Expected-average-overlap curves with the EAO interval shaded, plus an EAO ranking plot."""
-    plt = _pyplot()
+    plt = load_pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for t, r in sorted(results.items(), key=lambda kv: -kv[1].eao):
         lengths = np.arange(1, len(r.eao_curve) + 1)
@@ -92,7 +92,7 @@ def plot_eao(results: Dict[str, VOTResult], out_dir: str, dataset: str, interval
     ax.set(xlabel="Sequence length (frames)", ylabel="Expected overlap", title=f"EAO curve on {dataset}", ylim=(0, 1))
     ax.grid(True, linestyle=":")
     ax.legend(fontsize=8)
-    paths = [_save(fig, os.path.join(out_dir, f"eao_curve.{fmt}"))]
+    paths = [save_figure(fig, os.path.join(out_dir, f"eao_curve.{fmt}"))]
     plt.close(fig)
     ranked = sorted(results.items(), key=lambda kv: -kv[1].eao)
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -103,6 +103,6 @@ def plot_eao(results: Dict[str, VOTResult], out_dir: str, dataset: str, interval
     ax.set_xticks(range(1, len(ranked) + 1))
     ax.set(xlabel="Rank", ylabel="EAO", title=f"EAO ranking on {dataset}", xlim=(0.5, len(ranked) + 0.5))
     ax.grid(True, linestyle=":")
-    paths.append(_save(fig, os.path.join(out_dir, f"eao_rank.{fmt}")))
+    paths.append(save_figure(fig, os.path.join(out_dir, f"eao_rank.{fmt}")))
     plt.close(fig)
     return paths
