@@ -262,6 +262,9 @@ def _export_opencv_dasiamrpn(model, cfg, args, logger) -> int:
     print("cv2.dnn vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
     if max(errors.values()) > args.tolerance:
         logger.error("OpenCV outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
+        return 1
+    return 0
+
 
 def _export_opencv_vit(model, args, prefix: str, logger) -> int:
     """The cv2.TrackerVit network ``<prefix>.onnx``, checked against PyTorch with onnxruntime unless --no-verify."""
