@@ -14,7 +14,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -117,18 +117,19 @@ def _run_setting(args: Tuple[TrackerSpec, Setting, str, str, str, str]) -> Tuple
     return setting, result.summary()
 
 
-def _completed(pool: ProcessPoolExecutor, jobs: list, tracker: str) -> Iterator[Tuple[Setting, Dict[str, float]]]:
-    """``(setting, summary)`` as the workers finish them; :class:`BenchmarkError` naming the
-    unfinished settings when a worker process dies (finished settings keep their results)."""
-    futures = {pool.submit(_run_setting, job): job[1] for job in jobs}
+def completed(pool: ProcessPoolExecutor, fn: Callable[[Any], Any], jobs: Sequence[Any], name: Callable[[Any], str],
+              unfinished: str) -> Iterator[Any]:
+    """``fn(job)`` of every job, run in ``pool`` and yielded as the workers finish them. When a
+    worker process dies, :class:`BenchmarkError` names the jobs left (``name(job)``; ``unfinished``
+    says what they are, e.g. ``"setting(s) not finished"``); finished jobs keep their results."""
+    futures = {pool.submit(fn, job): job for job in jobs}
     try:
         for future in as_completed(futures):
             yield future.result()
     except BrokenProcessPool:
-        lost = [futures[f].name(tracker) for f in futures if not (f.done() and f.exception() is None)]
-        raise BenchmarkError(f"a worker process died; {len(lost)} setting(s) not finished: {', '.join(lost)} "
-                             "(finished settings are kept: run the same command again to resume)") from None
-
+        lost = [name(futures[f]) for f in futures if not (f.done() and f.exception() is None)]
+        raise BenchmarkError(f"a worker process died; {len(lost)} {unfinished}: {', '.join(lost)} "
+                             "(finished ones are kept: run the same command again to resume)") from None
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
     """Kill the worker processes now (they ignore SIGINT; shutdown alone would wait for their settings)."""
@@ -161,7 +162,7 @@ def search(
             # breaks the executor and fails the pending futures, where Pool would wait forever.
             pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
                                        initializer=worker_init, initargs=(os.getpid(),))
-            outputs = _completed(pool, jobs, tracker)
+            outputs = completed(pool, _run_setting, jobs, lambda job: job[1].name(tracker), "setting(s) not finished")
         try:
             for setting, summary in outputs:
                 scored.append((setting, summary))

@@ -14,17 +14,16 @@ import math
 import multiprocessing as mp
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from pysot.utils.log import get_logger
 from toolkit.datasets import build_dataset
 from toolkit.evaluation import evaluate_tracker
-from toolkit.hp_search import stop_workers, worker_init
+from toolkit.hp_search import completed, stop_workers, worker_init
 from toolkit.report import columns_for, rank_key
-from toolkit.runner import BenchmarkError, TrackerSpec, run_benchmark
+from toolkit.runner import TrackerSpec, run_benchmark
 from toolkit.utils.results import atomic_write_text
 
 logger = get_logger("toolkit.snapshots")
@@ -75,17 +74,6 @@ def _evaluate_one(job: Tuple[TrackerSpec, Snapshot, str, str, str, str]) -> Tupl
     return snap, result.summary()
 
 
-def _completed(pool: ProcessPoolExecutor, jobs: list, run: str) -> Iterator[Tuple[Snapshot, Dict[str, float]]]:
-    futures = {pool.submit(_evaluate_one, job): job[1] for job in jobs}
-    try:
-        for future in as_completed(futures):
-            yield future.result()
-    except BrokenProcessPool:
-        lost = [futures[f].name(run) for f in futures if not (f.done() and f.exception() is None)]
-        raise BenchmarkError(f"a worker process died; {len(lost)} snapshot(s) not evaluated: {', '.join(lost)} "
-                             "(finished ones are kept: run the same command again to resume)") from None
-
-
 def evaluate_snapshots(spec: TrackerSpec, snapshots: Sequence[Snapshot], dataset_name: str, dataset_root: str,
                        results_root: str, run: str, workers: int = 1,
                        ) -> Tuple[List[Tuple[Snapshot, Dict[str, float]]], str]:
@@ -106,7 +94,7 @@ def evaluate_snapshots(spec: TrackerSpec, snapshots: Sequence[Snapshot], dataset
         if workers > 1 and len(jobs) > 1:
             pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
                                        initializer=worker_init, initargs=(os.getpid(),))
-            outputs = _completed(pool, jobs, run)
+            outputs = completed(pool, _evaluate_one, jobs, lambda job: job[1].name(run), "snapshot(s) not evaluated")
         else:
             outputs = map(_evaluate_one, jobs)
         try:

@@ -108,25 +108,19 @@ def remove_stale_staging(folder: str) -> list:
     before they could clean up: ``.export_onnx.<pid>.*`` whose process is gone. Returns them."""
     import shutil
 
+    from pysot.utils.fileio import process_alive
+
     removed = []
     for name in os.listdir(folder):
         pid = name[len(STAGING_PREFIX):].split(".", 1)[0]
         path = os.path.join(folder, name)
-        if not (name.startswith(STAGING_PREFIX) and pid.isdigit() and os.path.isdir(path)) or _alive(int(pid)):
+        if not (name.startswith(STAGING_PREFIX) and pid.isdigit() and os.path.isdir(path)) or process_alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 def check_export_dependencies(verify: bool) -> None:
     """``RuntimeError`` naming the missing packages and the install command, before anything is
     built or written: torch's exporter needs ``onnx``, the check ``onnxruntime``."""

@@ -16,7 +16,7 @@ from typing import Any, Dict, List
 import numpy as np
 import torch
 
-from pysot.utils.fileio import atomic_open
+from pysot.utils.fileio import atomic_open, process_alive
 
 
 class CheckpointError(RuntimeError):
@@ -79,7 +79,7 @@ def remove_stale_temporaries(folder: str) -> List[str]:
         return removed
     for name in os.listdir(folder):
         stem, sep, pid = name.rpartition(".tmp")
-        if not (sep and stem.endswith(".pth") and pid.isdigit()) or _process_alive(int(pid)):
+        if not (sep and stem.endswith(".pth") and pid.isdigit()) or process_alive(int(pid)):
             continue
         path = os.path.join(folder, name)
         try:
@@ -88,16 +88,6 @@ def remove_stale_temporaries(folder: str) -> List[str]:
             continue
         removed.append(path)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def load_checkpoint(path: str, map_location: Any = "cpu") -> Dict[str, Any]:

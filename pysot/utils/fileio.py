@@ -45,3 +45,17 @@ def check_path_component(name: str, what: str) -> str:
         raise ValueError(f"{what} {name!r}: not usable as a file name (empty, '.', '..', or containing a path "
                          "separator); result files stay inside the results folder")
     return name
+
+
+def process_alive(pid: object) -> bool:
+    """Whether a process ``pid`` runs on this machine (any user's): how a lock, staging folder or
+    partial file left by a killed run is told from one whose writer still works."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # running, as another user
+        return True
+    return True

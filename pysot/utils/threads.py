@@ -149,19 +149,6 @@ def auto_workers(jobs: Optional[int] = None, sample_seconds: float = 0.3) -> int
     return min(workers, jobs) if jobs else workers
 
 
-def parse_workers(text: str) -> int:
-    """``--workers`` value: a count >= 1, or ``auto`` (returned as 0, resolved by :func:`auto_workers`)."""
-    if str(text).strip().lower() == "auto":
-        return 0
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"--workers {text}: give a count >= 1 or 'auto'") from None
-    if value < 1:
-        raise ValueError(f"--workers {text}: give a count >= 1 or 'auto'")
-    return value
-
-
 def loader_workers(configured: int, processes: int = 1) -> int:
     """DataLoader workers for ``TRAIN.NUM_WORKERS``: ``-1`` (the default) shares the usable cores
     among the ``processes`` training processes of this machine (at least 1 each), so the data

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import Dict, Iterator, Optional
 
+from pysot.utils.fileio import process_alive
 from pysot.utils.log import get_logger
 
 try:
@@ -62,18 +63,6 @@ def _read_record(fd: int) -> Optional[Dict[str, object]]:
     return record if isinstance(record, dict) else None
 
 
-def _pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # running, as another user
-        return True
-    return True
-
-
 def _acquire_flock(path: str) -> int:
     """The locked file's descriptor; -1 when the file system cannot lock (warned)."""
     while True:
@@ -109,7 +98,7 @@ def _acquire_exclusive_file(path: str) -> int:  # pragma: no cover - without fcn
             fd = os.open(path, os.O_RDONLY)
             record = _read_record(fd)
             os.close(fd)
-            if record and record.get("host") == socket.gethostname() and not _pid_alive(record.get("pid")):
+            if record and record.get("host") == socket.gethostname() and not process_alive(record.get("pid")):
                 logger.warning("%s: removing the lock of a run that is no longer running (%s)", path,
                                describe_holder(record))
                 os.remove(path)
