@@ -202,6 +202,16 @@ def export(args: argparse.Namespace, logger) -> int:
     return 0
 
 
+def _report_errors(errors: dict, runtime: str, what: str, tolerance: float, logger) -> int:
+    """Print the largest relative error of each exported output against PyTorch; 1 (logged) when
+    one is above ``tolerance``, else 0: the exit status of an OpenCV export's check."""
+    print(f"{runtime} vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
+    if max(errors.values()) > tolerance:
+        logger.error("%s outputs differ from PyTorch by %.2e > %.0e", what, max(errors.values()), tolerance)
+        return 1
+    return 0
+
+
 def _export_opencv(model, args, search_size: int, logger) -> int:
     """The cv2.TrackerNano pair, checked against PyTorch with onnxruntime unless --no-verify."""
     from pysot.models.export import export_opencv_nano, verify_opencv_nano
@@ -217,11 +227,7 @@ def _export_opencv(model, args, search_size: int, logger) -> int:
     if args.no_verify:
         return 0
     errors = verify_opencv_nano(model, paths, search_size=search_size)
-    print("onnxruntime vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
-    if max(errors.values()) > args.tolerance:
-        logger.error("ONNX outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
-        return 1
-    return 0
+    return _report_errors(errors, "onnxruntime", "ONNX", args.tolerance, logger)
 
 
 def _export_opencv_dasiamrpn(model, cfg, args, logger) -> int:
@@ -253,11 +259,7 @@ def _export_opencv_dasiamrpn(model, cfg, args, logger) -> int:
     if args.no_verify:
         return 0
     errors = verify_opencv_dasiamrpn(model, paths)
-    print("cv2.dnn vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
-    if max(errors.values()) > args.tolerance:
-        logger.error("OpenCV outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
-        return 1
-    return 0
+    return _report_errors(errors, "cv2.dnn", "OpenCV", args.tolerance, logger)
 
 
 def _export_opencv_vit(model, args, prefix: str, logger) -> int:
@@ -280,11 +282,7 @@ def _export_opencv_vit(model, args, prefix: str, logger) -> int:
     if args.no_verify:
         return 0
     errors = verify_opencv_vit(model, path)
-    print("onnxruntime vs PyTorch (max relative error): " + ", ".join(f"{k} {v:.2e}" for k, v in errors.items()))
-    if max(errors.values()) > args.tolerance:
-        logger.error("ONNX outputs differ from PyTorch by %.2e > %.0e", max(errors.values()), args.tolerance)
-        return 1
-    return 0
+    return _report_errors(errors, "onnxruntime", "ONNX", args.tolerance, logger)
 
 
 if __name__ == "__main__":
